@@ -1,0 +1,51 @@
+//go:build wasip1 && (tinygo || zappy_blocking)
+
+package zappy
+
+// The blocking runtime: each check runs synchronously inside zappy_check and
+// every primitive blocks in the host's await import. The host gives each
+// in-flight check its own pooled instance (ABI.md, "Blocking mode"). This is
+// the mode used under TinyGo, whose scheduler cannot be driven from outside;
+// standard Go can opt in with -tags zappy_blocking.
+
+import "github.com/zappy-mon/zappy/sdk/go/zjson"
+
+//go:wasmimport zappy await
+func hostAwait(token int64) int64
+
+//go:wasmexport zappy_manifest
+func exportManifest() int64 { return exportManifestFor("blocking") }
+
+//go:wasmexport zappy_check
+func exportCheck(checkID int64, inputLen int32) {
+	c, err := readInput(checkID, inputLen)
+	if err != nil {
+		finish(&Check{ID: checkID}, Result{Status: StatusError, Message: "zappy: cannot read check input: " + err.Error()})
+		return
+	}
+	c.ID = checkID
+	finish(c, runHandler(handlerFor(c.Type), c))
+}
+
+func call(c *Check, op int32, req, data []byte) (zjson.Value, []byte, error) {
+	tok := hostOp(c.ID, op, bufPtr(req), int32(len(req)), bufPtr(data), int32(len(data)))
+	if tok < 0 {
+		return zjson.Value{}, nil, abiError(tok, opName(op))
+	}
+	if tok&readyBit != 0 {
+		return takeResult(tok, 0, 0)
+	}
+	sizes := hostAwait(tok)
+	if sizes < 0 {
+		return zjson.Value{}, nil, abiError(sizes, "await")
+	}
+	return takeResult(tok, int32(sizes>>32&sizeMask), int32(sizes&sizeMask))
+}
+
+func logf(c *Check, level int32, msg string) {
+	var id int64
+	if c != nil {
+		id = c.ID
+	}
+	logHost(id, level, msg)
+}

@@ -1,0 +1,133 @@
+//go:build wasip1 && !tinygo && !zappy_blocking
+
+package zappy
+
+// The multiplexed runtime: one module instance serves many checks at once.
+// Each check runs on a goroutine; a primitive parks its goroutine on a
+// channel until the host delivers the completion through zappy_complete. The
+// host batches zappy_start / zappy_complete / zappy_cancel calls and then calls
+// zappy_run, which lets every runnable goroutine run until all are parked
+// again. No export ever blocks (ABI.md, "Multiplexed mode").
+
+import (
+	"runtime"
+	"runtime/metrics"
+
+	"github.com/zappy-mon/zappy/sdk/go/zjson"
+)
+
+type completion struct {
+	json zjson.Value
+	data []byte
+	err  error
+}
+
+var (
+	checks  = map[int64]*Check{}
+	pending = map[int64]chan completion{}
+	idle    []chan *Check // parked workers waiting for their next check
+	chanBin []chan completion
+)
+
+// maxIdleWorkers bounds how many finished check goroutines are kept for reuse;
+// starting a goroutine costs ~4 µs inside wasm, reusing one ~1 µs.
+const maxIdleWorkers = 256
+
+//go:wasmexport zappy_manifest
+func exportManifest() int64 { return exportManifestFor("multiplexed") }
+
+//go:wasmexport zappy_start
+func exportStart(checkID int64, inputLen int32) {
+	c, err := readInput(checkID, inputLen)
+	if err != nil {
+		finish(&Check{ID: checkID}, Result{Status: StatusError, Message: "zappy: cannot read check input: " + err.Error()})
+		return
+	}
+	c.ID = checkID
+	checks[checkID] = c
+	if n := len(idle); n > 0 {
+		w := idle[n-1]
+		idle = idle[:n-1]
+		w <- c // buffered: never blocks
+		return
+	}
+	go worker(c)
+}
+
+func worker(c *Check) {
+	next := make(chan *Check, 1)
+	for {
+		res := runHandler(handlerFor(c.Type), c)
+		delete(checks, c.ID)
+		finish(c, res)
+		if len(idle) >= maxIdleWorkers {
+			return
+		}
+		idle = append(idle, next)
+		c = <-next
+	}
+}
+
+//go:wasmexport zappy_complete
+func exportComplete(token int64, jsonLen, dataLen int32) {
+	ch, ok := pending[token]
+	if !ok {
+		return
+	}
+	delete(pending, token)
+	v, data, err := takeResult(token, jsonLen, dataLen)
+	ch <- completion{v, data, err} // buffered: never blocks
+}
+
+//go:wasmexport zappy_cancel
+func exportCancel(checkID int64) {
+	if c, ok := checks[checkID]; ok {
+		c.canceled = true
+	}
+}
+
+var runnable = []metrics.Sample{{Name: "/sched/goroutines/runnable:goroutines"}}
+
+//go:wasmexport zappy_run
+func exportRun() {
+	for {
+		runtime.Gosched()
+		metrics.Read(runnable)
+		if runnable[0].Value.Kind() != metrics.KindUint64 || runnable[0].Value.Uint64() == 0 {
+			return
+		}
+	}
+}
+
+// call starts op and parks the calling check goroutine until it completes.
+func call(c *Check, op int32, req, data []byte) (zjson.Value, []byte, error) {
+	if c.canceled {
+		return zjson.Value{}, nil, &Error{Code: "canceled", Message: "check canceled"}
+	}
+	tok := hostOp(c.ID, op, bufPtr(req), int32(len(req)), bufPtr(data), int32(len(data)))
+	if tok < 0 {
+		return zjson.Value{}, nil, abiError(tok, opName(op))
+	}
+	if tok&readyBit != 0 {
+		return takeResult(tok, 0, 0)
+	}
+	var ch chan completion
+	if n := len(chanBin); n > 0 {
+		ch = chanBin[n-1]
+		chanBin = chanBin[:n-1]
+	} else {
+		ch = make(chan completion, 1)
+	}
+	pending[tok] = ch
+	r := <-ch
+	chanBin = append(chanBin, ch)
+	return r.json, r.data, r.err
+}
+
+func logf(c *Check, level int32, msg string) {
+	var id int64
+	if c != nil {
+		id = c.ID
+	}
+	logHost(id, level, msg)
+}

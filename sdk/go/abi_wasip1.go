@@ -1,0 +1,132 @@
+//go:build wasip1
+
+package zappy
+
+import (
+	"unsafe"
+
+	"github.com/zappy-mon/zappy/sdk/go/zjson"
+)
+
+// Host imports of ABI v1 (sdk/ABI.md, "Imports").
+
+//go:wasmimport zappy input
+func hostInput(checkID int64, ptr unsafe.Pointer, capacity int32) int32
+
+//go:wasmimport zappy op
+func hostOp(checkID int64, op int32, reqPtr unsafe.Pointer, reqLen int32, dataPtr unsafe.Pointer, dataLen int32) int64
+
+//go:wasmimport zappy take
+func hostTake(token int64, jsonPtr unsafe.Pointer, jsonCap int32, dataPtr unsafe.Pointer, dataCap int32) int64
+
+//go:wasmimport zappy done
+func hostDone(checkID int64, ptr unsafe.Pointer, n int32) int32
+
+//go:wasmimport zappy log
+func hostLog(checkID int64, level int32, ptr unsafe.Pointer, n int32)
+
+const (
+	readyBit  = int64(1) << 62 // op completed synchronously: take it now
+	tooSmall  = int64(1) << 62 // take: buffers too small, sizes returned, nothing consumed
+	sizeMask  = int64(1)<<31 - 1
+	errFault  = -1
+	errClosed = -2
+)
+
+func bufPtr(b []byte) unsafe.Pointer {
+	if cap(b) == 0 {
+		return nil
+	}
+	return unsafe.Pointer(unsafe.SliceData(b))
+}
+
+// scratch holds small results so that most takes need no allocation beyond
+// the copies handed to check code.
+var scratch [4096]byte
+
+// takeResult fetches a completed op's result. sizes may be 0 when unknown
+// (synchronous completion): the scratch buffer is tried first.
+func takeResult(token int64, jsonLen, dataLen int32) (zjson.Value, []byte, error) {
+	var js, data []byte
+	if jsonLen == 0 && dataLen == 0 {
+		r := hostTake(token, unsafe.Pointer(&scratch[0]), int32(len(scratch)), nil, 0)
+		if r < 0 {
+			return zjson.Value{}, nil, abiError(r, "take")
+		}
+		if r&tooSmall == 0 {
+			js = append([]byte(nil), scratch[:r>>32&sizeMask]...)
+			if r&sizeMask == 0 {
+				return parseResult(js, nil)
+			}
+			// Data present but no data buffer was offered: cannot happen as
+			// the host reports tooSmall in that case; fall through safely.
+		}
+		jsonLen, dataLen = int32(r>>32&sizeMask), int32(r&sizeMask)
+	}
+	js = make([]byte, jsonLen)
+	data = make([]byte, dataLen)
+	r := hostTake(token, bufPtr(js), jsonLen, bufPtr(data), dataLen)
+	if r < 0 {
+		return zjson.Value{}, nil, abiError(r, "take")
+	}
+	if r&tooSmall != 0 {
+		return zjson.Value{}, nil, &Error{Code: "invalid", Message: "zappy: host result larger than announced"}
+	}
+	return parseResult(js, data)
+}
+
+func parseResult(js, data []byte) (zjson.Value, []byte, error) {
+	v, err := zjson.Parse(js)
+	if err != nil {
+		return zjson.Value{}, nil, &Error{Code: "protocol", Message: "zappy: bad result JSON from host: " + err.Error()}
+	}
+	return v, data, errorFrom(v)
+}
+
+func abiError(code int64, what string) error {
+	msg := "zappy: host refused " + what
+	switch code {
+	case errFault:
+		msg += ": invalid pointer or length"
+	case errClosed:
+		msg += ": the check is no longer active"
+	case -3:
+		msg += ": unknown operation"
+	case -4:
+		msg += ": unknown token"
+	case -5:
+		msg += ": too many operations in flight"
+	}
+	return &Error{Code: "invalid", Message: msg}
+}
+
+func logHost(checkID int64, level int32, msg string) {
+	b := []byte(msg)
+	hostLog(checkID, level, bufPtr(b), int32(len(b)))
+}
+
+func finish(c *Check, res Result) {
+	var w zjson.Writer
+	res.MarshalZJSON(&w)
+	b := w.Bytes()
+	hostDone(c.ID, bufPtr(b), int32(len(b)))
+}
+
+func readInput(checkID int64, n int32) (*Check, error) {
+	buf := make([]byte, n)
+	got := hostInput(checkID, bufPtr(buf), n)
+	if got < 0 || got > n {
+		return nil, abiError(int64(got), "input")
+	}
+	return parseCheck(buf[:got])
+}
+
+var manifestKeep []byte
+
+func exportManifestFor(mode string) int64 {
+	manifestKeep = manifestJSON(mode)
+	return int64(uintptr(unsafe.Pointer(&manifestKeep[0])))<<32 | int64(len(manifestKeep))
+}
+
+//go:wasmexport zappy_abi_version
+func exportABIVersion() int32 { return ABIVersion }

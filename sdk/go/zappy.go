@@ -1,0 +1,383 @@
+// Package zappy is the guest SDK for writing zappy check modules in Go.
+//
+// A check module is a WebAssembly module (GOOS=wasip1 GOARCH=wasm,
+// -buildmode=c-shared) that registers one or more check types. The zappy host
+// runs it in a sandbox and lends it network primitives (TCP, UDP, HTTP,
+// HTTP/3, TLS, ICMP, SNMP). Check code reads as plain synchronous Go:
+//
+//	func init() {
+//		zappy.Module("smtp-check", "1.0.0")
+//		zappy.Register(zappy.Type{Name: "smtp"}, checkSMTP)
+//	}
+//
+//	func checkSMTP(c *zappy.Check) zappy.Result {
+//		conn, err := c.DialTCP(c.Target, nil)
+//		if err != nil {
+//			return zappy.Down(err)
+//		}
+//		defer conn.Close()
+//		banner, err := conn.ReadLine()
+//		...
+//		return zappy.Up("banner " + banner)
+//	}
+//
+//	func main() {}
+//
+// Under the hood every primitive is asynchronous: the SDK runs each check on
+// its own goroutine, parks it while the host works, and wakes it when the
+// result arrives, so one module instance serves thousands of checks at once.
+// Panics in a check are recovered and reported as status error for that check
+// only. See sdk/ABI.md for the contract this package implements.
+package zappy
+
+import (
+	"strings"
+	"time"
+
+	"github.com/zappy-mon/zappy/sdk/go/zjson"
+)
+
+// ABIVersion is the version of sdk/ABI.md this SDK speaks.
+const ABIVersion = 1
+
+// Status is the outcome of a check.
+type Status string
+
+// The four statuses, mapped to Nagios exit codes 0..3 by the CLI.
+const (
+	StatusUp       Status = "up"
+	StatusDegraded Status = "degraded"
+	StatusDown     Status = "down"
+	StatusError    Status = "error"
+)
+
+// Class is pmon's result class.
+type Class string
+
+// Result classes: SUCCESS when the service behaved, APPLICATION_ERROR when it
+// answered wrongly, EXCEPTION_ERROR when it could not be reached at all.
+const (
+	ClassSuccess          Class = "SUCCESS"
+	ClassApplicationError Class = "APPLICATION_ERROR"
+	ClassExceptionError   Class = "EXCEPTION_ERROR"
+)
+
+// Metric is one Nagios-perfdata-style measurement.
+type Metric struct {
+	Name  string
+	Value float64
+	Unit  string // "ms", "s", "%", "B", "c" (counter) or "" (plain number)
+}
+
+// Result is what a check returns.
+type Result struct {
+	Status    Status
+	Class     Class // empty: the host derives it from Status
+	Message   string
+	LatencyMS float64 // 0: the host uses the check's wall time
+	Metrics   []Metric
+	// Fields are exposed to `assert:` expressions, e.g. {"code": 200}.
+	// Values may be nil, bool, string, numbers, []byte, []any, []string,
+	// map[string]any, map[string]string, zjson.Value or a zjson.Marshaler.
+	Fields map[string]any
+	// State is kept by the host and handed back as Check.State next run.
+	// Same value kinds as Fields; nil keeps nothing.
+	State any
+}
+
+// Up builds an up result.
+func Up(msg string) Result { return Result{Status: StatusUp, Message: msg} }
+
+// Degraded builds a degraded result.
+func Degraded(msg string) Result { return Result{Status: StatusDegraded, Message: msg} }
+
+// Down builds a down result from an error; an *Error with a connection-level
+// code (refused, timeout, dns, ...) gives class EXCEPTION_ERROR, anything
+// else APPLICATION_ERROR.
+func Down(err error) Result {
+	r := Result{Status: StatusDown, Message: errText(err)}
+	r.Class = ClassFor(err)
+	return r
+}
+
+// DownMsg builds a down result for a service that answered wrongly.
+func DownMsg(msg string) Result {
+	return Result{Status: StatusDown, Class: ClassApplicationError, Message: msg}
+}
+
+// ErrorMsg builds an error result: the check itself could not run (bad config,
+// sandbox refusal). Nagios UNKNOWN.
+func ErrorMsg(msg string) Result { return Result{Status: StatusError, Message: msg} }
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// ClassFor classifies an error the way Down does.
+func ClassFor(err error) Class {
+	switch CodeOf(err) {
+	case "timeout", "refused", "unreachable", "dns", "reset", "canceled", "permission":
+		return ClassExceptionError
+	}
+	return ClassApplicationError
+}
+
+// Metric adds a metric and returns the result for chaining.
+func (r Result) Metric(name string, value float64, unit string) Result {
+	r.Metrics = append(r.Metrics, Metric{Name: name, Value: value, Unit: unit})
+	return r
+}
+
+// Field sets one assertion field and returns the result for chaining.
+func (r Result) Field(name string, value any) Result {
+	if r.Fields == nil {
+		r.Fields = map[string]any{}
+	}
+	r.Fields[name] = value
+	return r
+}
+
+// MarshalZJSON encodes the result in the ABI's result format.
+func (r Result) MarshalZJSON(w *zjson.Writer) {
+	w.ObjectStart()
+	w.Key("status")
+	w.String(string(r.Status))
+	if r.Class != "" {
+		w.Key("class")
+		w.String(string(r.Class))
+	}
+	w.Key("message")
+	w.String(r.Message)
+	if r.LatencyMS != 0 {
+		w.Key("latency_ms")
+		w.Float(r.LatencyMS)
+	}
+	if len(r.Metrics) > 0 {
+		w.Key("metrics")
+		w.ArrayStart()
+		for _, m := range r.Metrics {
+			w.ObjectStart()
+			w.Key("name")
+			w.String(m.Name)
+			w.Key("value")
+			w.Float(m.Value)
+			if m.Unit != "" {
+				w.Key("unit")
+				w.String(m.Unit)
+			}
+			w.ObjectEnd()
+		}
+		w.ArrayEnd()
+	}
+	if len(r.Fields) > 0 {
+		w.Key("fields")
+		w.Any(r.Fields)
+	}
+	if r.State != nil {
+		w.Key("state")
+		w.Any(r.State)
+	}
+	w.ObjectEnd()
+}
+
+// Error is the error every primitive returns; Code is one of the ABI's error
+// codes (timeout, refused, unreachable, dns, reset, eof, tls, cert_expired,
+// cert_hostname, cert_untrusted, pin_mismatch, protocol, denied, limit,
+// canceled, permission, invalid, io).
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// CodeOf returns the ABI error code of err, or "" if it is not an *Error.
+func CodeOf(err error) string {
+	for err != nil {
+		if e, ok := err.(*Error); ok {
+			return e.Code
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return ""
+		}
+		err = u.Unwrap()
+	}
+	return ""
+}
+
+// errorFrom extracts {"error":{"code","message"}} from an op result.
+func errorFrom(v zjson.Value) error {
+	e := v.Get("error")
+	if !e.Exists() || e.IsNull() {
+		return nil
+	}
+	return &Error{Code: e.Get("code").Str(), Message: e.Get("message").Str()}
+}
+
+// Handler runs one check.
+type Handler func(c *Check) Result
+
+// Type describes a check type a module provides.
+type Type struct {
+	Name        string
+	Description string
+	// Schema is a JSON Schema (as JSON text) for the type's monitor fields;
+	// the host uses it for validation and editor completion.
+	Schema string
+	// Capabilities the type needs: "tcp", "udp", "http", "http3", "tls",
+	// "icmp", "snmp". The host refuses other primitives.
+	Capabilities []string
+}
+
+type registered struct {
+	typ     Type
+	handler Handler
+}
+
+var (
+	moduleName    = "unnamed"
+	moduleVersion = "0.0.0"
+	types         []registered
+)
+
+// Module names the module in its manifest. Call it from init.
+func Module(name, version string) {
+	moduleName, moduleVersion = name, version
+}
+
+// Register adds a check type. Call it from init; registering the same name
+// twice replaces the handler.
+func Register(t Type, h Handler) {
+	for i := range types {
+		if types[i].typ.Name == t.Name {
+			types[i] = registered{t, h}
+			return
+		}
+	}
+	types = append(types, registered{t, h})
+}
+
+func handlerFor(name string) Handler {
+	for _, r := range types {
+		if r.typ.Name == name {
+			return r.handler
+		}
+	}
+	if len(types) == 1 {
+		return types[0].handler
+	}
+	return nil
+}
+
+func manifestJSON(mode string) []byte {
+	var w zjson.Writer
+	w.ObjectStart()
+	w.Key("abi")
+	w.Int(ABIVersion)
+	w.Key("name")
+	w.String(moduleName)
+	w.Key("version")
+	w.String(moduleVersion)
+	w.Key("mode")
+	w.String(mode)
+	w.Key("sdk")
+	w.String("go")
+	w.Key("types")
+	w.ArrayStart()
+	for _, r := range types {
+		w.ObjectStart()
+		w.Key("name")
+		w.String(r.typ.Name)
+		if r.typ.Description != "" {
+			w.Key("description")
+			w.String(r.typ.Description)
+		}
+		if strings.TrimSpace(r.typ.Schema) != "" {
+			w.Key("schema")
+			w.Raw([]byte(r.typ.Schema))
+		}
+		w.Key("capabilities")
+		w.Any(append([]string{}, r.typ.Capabilities...))
+		w.ObjectEnd()
+	}
+	w.ArrayEnd()
+	w.ObjectEnd()
+	return w.Bytes()
+}
+
+// Check is one run of a check: the monitor's configuration, its target and
+// deadline, and the state the previous run kept.
+type Check struct {
+	ID       int64
+	Name     string // monitor name
+	Type     string // check type
+	Target   string // the monitor's address, e.g. "tcp://mail:25"
+	Timeout  time.Duration
+	Deadline time.Time
+	Attempt  int
+	// Config holds every field of the monitor as written in YAML.
+	Config zjson.Value
+	// State is what the previous run returned as Result.State (Null the first time).
+	State zjson.Value
+
+	canceled bool
+}
+
+// Canceled reports whether the host has given up on this check (deadline
+// passed or host shutting down). Long loops in check code should test it.
+func (c *Check) Canceled() bool { return c.canceled }
+
+// Remaining is the time left before the deadline.
+func (c *Check) Remaining() time.Duration { return time.Until(c.Deadline) }
+
+func parseCheck(in []byte) (*Check, error) {
+	v, err := zjson.Parse(in)
+	if err != nil {
+		return nil, err
+	}
+	c := &Check{
+		ID:      v.Get("check_id").Int(),
+		Name:    v.Get("name").Str(),
+		Type:    v.Get("type").Str(),
+		Target:  v.Get("target").Str(),
+		Timeout: time.Duration(v.Get("timeout_ms").Int()) * time.Millisecond,
+		Attempt: int(v.Get("attempt").Int()),
+		Config:  v.Get("config"),
+		State:   v.Get("state"),
+	}
+	if ms := v.Get("deadline_unix_ms").Int(); ms > 0 {
+		c.Deadline = time.UnixMilli(ms)
+	} else {
+		c.Deadline = time.Now().Add(c.Timeout)
+	}
+	return c, nil
+}
+
+// runHandler runs h, turning a panic into an error result.
+func runHandler(h Handler, c *Check) (res Result) {
+	defer func() {
+		if r := recover(); r != nil {
+			res = Result{Status: StatusError, Class: ClassExceptionError, Message: "check panicked: " + panicText(r)}
+		}
+	}()
+	if h == nil {
+		return ErrorMsg("module has no check type " + c.Type)
+	}
+	return h(c)
+}
+
+func panicText(r any) string {
+	switch v := r.(type) {
+	case error:
+		return v.Error()
+	case string:
+		return v
+	case interface{ String() string }:
+		return v.String()
+	}
+	return "non-error panic value"
+}

@@ -1,0 +1,78 @@
+package zappy
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/zappy-mon/zappy/sdk/go/zjson"
+)
+
+func TestHostPort(t *testing.T) {
+	tests := []struct {
+		in   string
+		def  int
+		want string
+		host string
+	}{
+		{"tcp://mail.example.com:25", 0, "mail.example.com:25", "mail.example.com"},
+		{"udp://192.168.1.1:161", 0, "192.168.1.1:161", "192.168.1.1"},
+		{"snmp://switch", 0, "switch:161", "switch"},
+		{"snmp://switch:1161", 0, "switch:1161", "switch"},
+		{"https://web.example/path?q=1", 0, "web.example:443", "web.example"},
+		{"http://user:pw@web:8080/x", 0, "web:8080", "web"},
+		{"127.0.0.1:9", 0, "127.0.0.1:9", "127.0.0.1"},
+		{"[::1]:53", 0, "[::1]:53", "::1"},
+		{"::1", 0, "[::1]", "::1"},
+		{"host", 22, "host:22", "host"},
+		{"192.168.1.1", 0, "192.168.1.1", "192.168.1.1"},
+	}
+	for _, tt := range tests {
+		if got := HostPort(tt.in, tt.def); got != tt.want {
+			t.Errorf("HostPort(%q,%d) = %q, want %q", tt.in, tt.def, got, tt.want)
+		}
+		if got := Host(tt.in); got != tt.host {
+			t.Errorf("Host(%q) = %q, want %q", tt.in, got, tt.host)
+		}
+	}
+}
+
+func TestResultEncoding(t *testing.T) {
+	r := Up("ok").Metric("rtt", 1.5, "ms").Field("code", 200)
+	r.State = map[string]any{"n": 1}
+	var w zjson.Writer
+	r.MarshalZJSON(&w)
+	want := `{"status":"up","message":"ok","metrics":[{"name":"rtt","value":1.5,"unit":"ms"}],"fields":{"code":200},"state":{"n":1}}`
+	if got := string(w.Bytes()); got != want {
+		t.Fatalf("got %s\nwant %s", got, want)
+	}
+}
+
+func TestClassFor(t *testing.T) {
+	for code, want := range map[string]Class{"refused": ClassExceptionError, "timeout": ClassExceptionError, "pin_mismatch": ClassApplicationError, "": ClassApplicationError} {
+		var err error = &Error{Code: code, Message: "x"}
+		if code == "" {
+			err = errors.New("plain")
+		}
+		if got := Down(err).Class; got != want {
+			t.Errorf("Down(%q).Class = %s, want %s", code, got, want)
+		}
+	}
+}
+
+func TestRunHandlerRecoversPanic(t *testing.T) {
+	res := runHandler(func(c *Check) Result { panic("boom") }, &Check{})
+	if res.Status != StatusError || res.Message != "check panicked: boom" {
+		t.Fatalf("got %+v", res)
+	}
+}
+
+func TestParseCheck(t *testing.T) {
+	c, err := parseCheck([]byte(`{"check_id":7,"name":"web","type":"http","target":"http://x","timeout_ms":1500,"attempt":2,"deadline_unix_ms":1700000000000,"config":{"expect":"ok"},"state":{"k":1}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ID != 7 || c.Name != "web" || c.Type != "http" || c.Target != "http://x" || c.Timeout.Milliseconds() != 1500 ||
+		c.Attempt != 2 || c.Deadline.UnixMilli() != 1700000000000 || c.Config.Get("expect").Str() != "ok" || c.State.Get("k").Int() != 1 {
+		t.Fatalf("parsed %+v", c)
+	}
+}

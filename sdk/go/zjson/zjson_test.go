@@ -1,0 +1,154 @@
+package zjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseAccessors(t *testing.T) {
+	doc := `{"check_id": 42, "name": "web \"1\"", "big": 18446744073709551615, "neg": -3,
+	 "f": 1.5e2, "ok": true, "no": "No", "yes": "YES", "one": 1, "nil": null,
+	 "list": ["a", 2, false], "nested": {"deep": {"x": "\u00e9\ud83d\ude00\n"}}}`
+	v, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"int", v.Get("check_id").Int(), int64(42)},
+		{"string escape", v.Get("name").Str(), `web "1"`},
+		{"uint64 max exact", v.Get("big").Uint(), uint64(math.MaxUint64)},
+		{"negative", v.Get("neg").Int(), int64(-3)},
+		{"float exp", v.Get("f").Float(), 150.0},
+		{"int of float", v.Get("f").Int(), int64(150)},
+		{"bool", v.Get("ok").Truthy(), true},
+		{"No is false", v.Get("no").Truthy(), false},
+		{"YES is true", v.Get("yes").Truthy(), true},
+		{"1 is true", v.Get("one").Truthy(), true},
+		{"null exists", v.Get("nil").Exists(), true},
+		{"null is null", v.Get("nil").IsNull(), true},
+		{"missing", v.Get("missing").Exists(), false},
+		{"missing default", v.Get("missing").StrOr("d"), "d"},
+		{"missing int default", v.Get("missing").IntOr(7), int64(7)},
+		{"array len", v.Get("list").Len(), 3},
+		{"array strings", v.Get("list").Strings(), []string{"a", "2", "false"}},
+		{"index out of range", v.Get("list").Index(9).Exists(), false},
+		{"path", v.Path("nested", "deep", "x").Str(), "é😀\n"},
+		{"number as string", v.Get("check_id").Str(), "42"},
+		{"kind", v.Get("list").Kind().String(), "array"},
+		{"bool default when missing", v.Get("missing").BoolOr(true), true},
+	}
+	for _, tt := range tests {
+		if !reflect.DeepEqual(tt.got, tt.want) {
+			t.Errorf("%s: got %#v, want %#v", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, in := range []string{``, `{`, `{"a"}`, `{"a":}`, `[1,]`, `tru`, `"abc`, `01x`, `-`, `1.`, `1e`, `{"a":1}x`,
+		"\"a\x01\"", `"\x"`, `"\u12"`, `{1:2}`, strings.Repeat("[", 1000) + strings.Repeat("]", 1000)} {
+		if _, err := Parse([]byte(in)); err == nil {
+			t.Errorf("Parse(%q) succeeded, want error", in)
+		}
+	}
+}
+
+func TestWriterRoundTrip(t *testing.T) {
+	var w Writer
+	w.ObjectStart()
+	w.Key("status")
+	w.String("up")
+	w.Key("latency_ms")
+	w.Float(1.25)
+	w.Key("nan")
+	w.Float(math.NaN())
+	w.Key("metrics")
+	w.ArrayStart()
+	w.ObjectStart()
+	w.Key("name")
+	w.String("rtt")
+	w.Key("value")
+	w.Int(-7)
+	w.ObjectEnd()
+	w.Uint(math.MaxUint64)
+	w.ArrayEnd()
+	w.Key("fields")
+	w.Any(map[string]any{"b": []string{"x"}, "a": nil, "c": map[string]string{"k": "v"}, "d": true, "e": 3})
+	w.Key("raw")
+	w.Raw([]byte(`{"x":[1,2]}`))
+	w.Key("esc")
+	w.String("q\"\\\n\t\x01é\u2028\xff")
+	w.ObjectEnd()
+	want := `{"status":"up","latency_ms":1.25,"nan":null,"metrics":[{"name":"rtt","value":-7},18446744073709551615],` +
+		`"fields":{"a":null,"b":["x"],"c":{"k":"v"},"d":true,"e":3},"raw":{"x":[1,2]},"esc":"q\"\\\n\t\u0001é\u2028` + "\ufffd\"}"
+	if got := string(w.Bytes()); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	if !json.Valid(w.Bytes()) {
+		t.Fatal("writer output is not valid JSON")
+	}
+	v, err := Parse(w.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(v.Raw()); got != want {
+		t.Fatalf("re-encode differs:\n%s\n%s", got, want)
+	}
+}
+
+// FuzzParse checks that Parse never panics, agrees with encoding/json on
+// validity, and that what it parses re-encodes to an equivalent document.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `{"a":[1,2,{"b":null}],"c":"\u00e9"}`, `-1.5e-3`, `"\ud83d\ude00"`, `[true,false,null]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := Parse(data)
+		valid := json.Valid(data)
+		if (err == nil) != valid {
+			// zjson caps nesting depth; encoding/json allows deeper documents.
+			if !(valid && err != nil && strings.Contains(err.Error(), "too deep")) {
+				t.Fatalf("Parse err=%v but json.Valid=%v for %q", err, valid, data)
+			}
+		}
+		if err != nil {
+			return
+		}
+		decode := func(in []byte) (any, error) {
+			d := json.NewDecoder(bytes.NewReader(in))
+			d.UseNumber()
+			var x any
+			return x, d.Decode(&x)
+		}
+		a, err := decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := v.Raw()
+		b, err := decode(out)
+		if err != nil {
+			t.Fatalf("re-encoded output invalid: %q from %q", out, data)
+		}
+		if !reflect.DeepEqual(a, b) && !bytes.Contains(data, []byte(`\u`)) {
+			t.Fatalf("round trip differs: %q -> %q", data, out)
+		}
+	})
+}
+
+func BenchmarkParseCheckInput(b *testing.B) {
+	in := []byte(`{"check_id":12345,"name":"mysql-db","type":"tcp","target":"tcp://192.168.1.100:3306","timeout_ms":20000,"config":{"type":"tcp","name":"mysql-db","address":"tcp://192.168.1.100:3306","check_every_n_secs":30},"attempt":1}`)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, err := Parse(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
