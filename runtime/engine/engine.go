@@ -1,0 +1,426 @@
+// Package engine runs check modules: WebAssembly modules that speak
+// sdk/ABI.md, in wazero, under a sandbox policy.
+//
+// A module is compiled once (with wazero's on-disk compilation cache) and
+// instantiated as needed. Multiplexed modules (the Go SDK, the built-ins) get
+// one instance per check type, each owned by one event-loop goroutine that
+// feeds it check starts and operation completions; blocking modules (small
+// Rust/C guests) get a pool of instances, one per in-flight check. A trap, an
+// exit or a blown deadline kills an instance: its in-flight checks fail with
+// status error and a reason, and the instance is replaced (with backoff when a
+// module keeps failing).
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/zappy-mon/zappy/hostfuncs"
+	"github.com/zappy-mon/zappy/runtime/check"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// CacheDir holds wazero's compilation cache. "" means
+	// $XDG_CACHE_HOME/zappy/wazero (os.UserCacheDir); "-" disables the cache.
+	CacheDir string
+	// Logger receives module output and engine events; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Engine compiles and runs modules. It is safe for concurrent use.
+type Engine struct {
+	cache    wazero.CompilationCache
+	log      *slog.Logger
+	nextID   atomic.Int64
+	mu       sync.Mutex
+	modules  []*Module
+	closed   bool
+	cacheDir string
+}
+
+// DefaultCacheDir is where the compilation cache lives unless configured.
+func DefaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "zappy", "wazero")
+}
+
+// New makes an Engine.
+func New(opts Options) (*Engine, error) {
+	e := &Engine{log: opts.Logger}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	dir := opts.CacheDir
+	if dir == "" {
+		dir = DefaultCacheDir()
+	}
+	if dir != "-" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("compilation cache %s: %w", dir, err)
+		}
+		c, err := wazero.NewCompilationCacheWithDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("compilation cache %s: %w", dir, err)
+		}
+		e.cache, e.cacheDir = c, dir
+	}
+	return e, nil
+}
+
+// CacheDir is the compilation cache directory in use ("" when disabled).
+func (e *Engine) CacheDir() string { return e.cacheDir }
+
+// Close stops every module and releases the cache.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	mods := e.modules
+	e.modules, e.closed = nil, true
+	e.mu.Unlock()
+	var errs []error
+	for _, m := range mods {
+		errs = append(errs, m.Close(ctx))
+	}
+	if e.cache != nil {
+		errs = append(errs, e.cache.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Module is a loaded check module.
+type Module struct {
+	e        *Engine
+	name     string
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	manifest Manifest
+	policy   Policy
+	caps     map[string]bool
+	log      *slog.Logger
+
+	mu     sync.Mutex
+	lanes  map[string]*lane // multiplexed: one instance lane per check type
+	spare  *instance        // the instance made while reading the manifest
+	pool   *pool            // blocking
+	closed bool
+}
+
+// Load compiles wasm and reads its manifest. name identifies the module in
+// logs and messages (e.g. "builtin" or a file name).
+func (e *Engine) Load(ctx context.Context, name string, wasm []byte, p Policy) (*Module, error) {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil, errors.New("engine closed")
+	}
+	e.mu.Unlock()
+	// Policies that shape compilation or memory need their own wazero
+	// runtime; runtimes share the compilation cache, so this costs little.
+	cfg := wazero.NewRuntimeConfig().
+		WithCloseOnContextDone(!p.Trusted).
+		WithMemoryLimitPages(memoryLimit(p))
+	if e.cache != nil {
+		cfg = cfg.WithCompilationCache(e.cache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	m := &Module{e: e, name: name, rt: rt, lanes: map[string]*lane{}, log: e.log.With("module", name)}
+	fail := func(err error) (*Module, error) {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("module %s: %w", name, err)
+	}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		return fail(err)
+	}
+	if err := instantiateHostModule(ctx, rt); err != nil {
+		return fail(err)
+	}
+	compiled, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return fail(fmt.Errorf("compile: %w", err))
+	}
+	m.compiled = compiled
+	if err := checkImports(compiled); err != nil {
+		return fail(err)
+	}
+	mode := modeMultiplexed
+	if _, ok := compiled.ExportedFunctions()["zappy_check"]; ok {
+		mode = modeBlocking
+	}
+	m.policy = p.withDefaults(mode)
+	inst, err := m.newInstance(ctx, mode)
+	if err != nil {
+		return fail(err)
+	}
+	man, err := inst.readManifest(ctx)
+	if err != nil {
+		inst.close(ctx)
+		return fail(err)
+	}
+	if man.Mode != mode {
+		inst.close(ctx)
+		return fail(fmt.Errorf("manifest says mode %q but the module's exports are those of %q mode", man.Mode, mode))
+	}
+	m.manifest = man
+	m.caps = grantedCapabilities(man, p.Capabilities)
+	if mode == modeBlocking {
+		m.pool = &pool{m: m, sem: make(chan struct{}, m.policy.MaxInstances)}
+		m.pool.put(inst)
+	} else {
+		m.spare = inst
+	}
+	e.mu.Lock()
+	e.modules = append(e.modules, m)
+	e.mu.Unlock()
+	return m, nil
+}
+
+// memoryLimit is applied to the whole wazero runtime of a module, which holds
+// only that module.
+func memoryLimit(p Policy) uint32 {
+	if p.MemoryLimitPages > 0 {
+		return p.MemoryLimitPages
+	}
+	return 4096
+}
+
+func grantedCapabilities(man Manifest, granted []string) map[string]bool {
+	asked := map[string]bool{}
+	for _, c := range man.Capabilities {
+		asked[c] = true
+	}
+	for _, t := range man.Types {
+		for _, c := range t.Capabilities {
+			asked[c] = true
+		}
+	}
+	if granted == nil {
+		return asked
+	}
+	out := map[string]bool{}
+	for _, c := range granted {
+		if asked[c] {
+			out[c] = true
+		}
+	}
+	return out
+}
+
+// checkImports refuses modules that import anything but the zappy host module
+// and WASI: no other host can lend them capabilities.
+func checkImports(c wazero.CompiledModule) error {
+	for _, f := range c.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		switch mod {
+		case "zappy":
+			if !hostFunctionNames[name] {
+				return fmt.Errorf("imports zappy.%s, which ABI v%d does not have", name, ABIVersion)
+			}
+		case wasi_snapshot_preview1.ModuleName:
+		default:
+			return fmt.Errorf("imports %s.%s: only the zappy and %s modules are available", mod, name, wasi_snapshot_preview1.ModuleName)
+		}
+	}
+	if _, ok := c.ExportedFunctions()["zappy_abi_version"]; !ok {
+		return fmt.Errorf("not a zappy check module: it does not export zappy_abi_version (sdk/ABI.md)")
+	}
+	return nil
+}
+
+// Name is the module's name as loaded.
+func (m *Module) Name() string { return m.name }
+
+// Manifest is what the module declared.
+func (m *Module) Manifest() Manifest { return m.manifest }
+
+// Policy is the sandbox policy in force, defaults applied.
+func (m *Module) Policy() Policy { return m.policy }
+
+// Close stops the module's instances. In-flight checks fail with status error.
+func (m *Module) Close(ctx context.Context) error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	lanes := m.lanes
+	spare := m.spare
+	m.lanes, m.spare = nil, nil
+	m.mu.Unlock()
+	for _, l := range lanes {
+		l.close(ctx, "module closed")
+	}
+	if spare != nil {
+		spare.close(ctx)
+	}
+	if m.pool != nil {
+		m.pool.close(ctx)
+	}
+	return m.rt.Close(ctx)
+}
+
+// Run runs one check and waits for its result. ctx cancels the wait and the
+// check.
+func (m *Module) Run(ctx context.Context, req check.Request) check.Result {
+	ch := make(chan check.Result, 1)
+	stop := m.Start(ctx, req, func(r check.Result) { ch <- r })
+	select {
+	case r := <-ch:
+		return r
+	case <-ctx.Done():
+		stop()
+		return <-ch
+	}
+}
+
+// Start begins one check and calls done exactly once with its result, from
+// another goroutine. The returned function cancels the check.
+func (m *Module) Start(ctx context.Context, req check.Request, done func(check.Result)) (cancel func()) {
+	r, err := m.newRun(ctx, req, done)
+	if err != nil {
+		done(check.Errorf(req, "%v", err))
+		return func() {}
+	}
+	if m.manifest.Mode == modeBlocking {
+		go m.pool.run(r)
+	} else {
+		l, err := m.lane(req.Type)
+		if err != nil {
+			r.finish(errorResult(r, err.Error()))
+			return r.cancelFn
+		}
+		l.start(r)
+	}
+	return r.cancelFn
+}
+
+// newInstance instantiates the module once.
+func (m *Module) newInstance(ctx context.Context, mode string) (*instance, error) {
+	in := &instance{m: m, mode: mode, runs: map[int64]*run{}, tokens: map[int64]*pendingOp{}}
+	in.out = newOutput(m.log, m.policy.OutputBytesPerMinute)
+	in.ctx = context.WithValue(context.Background(), instanceKey{}, in)
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithStdout(in.out.writer("stdout")).
+		WithStderr(in.out.writer("stderr")).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(rand.Reader).
+		WithStartFunctions() // _initialize is called below, under the instance's context
+	callCtx, cancel := in.callCtx(ctx, 30*time.Second)
+	defer cancel()
+	mod, err := m.rt.InstantiateModule(callCtx, m.compiled, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("instantiate: %w", describeTrap(err, in))
+	}
+	in.mod = mod
+	if init := mod.ExportedFunction("_initialize"); init != nil {
+		if _, err := init.Call(callCtx); err != nil {
+			mod.Close(ctx)
+			return nil, fmt.Errorf("_initialize: %w", describeTrap(err, in))
+		}
+	}
+	if err := in.bindExports(mode); err != nil {
+		mod.Close(ctx)
+		return nil, err
+	}
+	return in, nil
+}
+
+// lane returns the lane serving check type typ, creating it on first use.
+func (m *Module) lane(typ string) (*lane, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, fmt.Errorf("module %s is closed", m.name)
+	}
+	if _, ok := m.manifest.Type(typ); !ok {
+		return nil, fmt.Errorf("module %s has no check type %q (it has %v)", m.name, typ, m.manifest.TypeNames())
+	}
+	l := m.lanes[typ]
+	if l == nil {
+		l = &lane{m: m, typ: typ}
+		if m.spare != nil {
+			l.inst = m.spare
+			m.spare = nil
+			go l.inst.loop()
+		}
+		m.lanes[typ] = l
+	}
+	return l, nil
+}
+
+// errorResult is a status-error result for r.
+func errorResult(r *run, msg string) check.Result {
+	res := check.Errorf(r.req, "%s", msg)
+	res.Started = r.started
+	res.LatencyMS = float64(time.Since(r.started).Microseconds()) / 1000
+	return res
+}
+
+// instanceKey finds the instance behind a host function call.
+type instanceKey struct{}
+
+func instanceFrom(ctx context.Context) *instance {
+	in, _ := ctx.Value(instanceKey{}).(*instance)
+	return in
+}
+
+// describeTrap turns an error from a guest call into an operator's sentence.
+func describeTrap(err error, in *instance) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, "\nwasm stack trace:"); i >= 0 {
+		msg = "the module crashed (" + msg[:i] + ")"
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch code := exit.ExitCode(); code {
+		case sys.ExitCodeDeadlineExceeded:
+			msg = "the module ran past its deadline and was stopped (an endless loop?)"
+		case sys.ExitCodeContextCanceled:
+			msg = "the module was stopped because its checks were canceled"
+		default:
+			msg = fmt.Sprintf("the module exited with code %d", code)
+		}
+	}
+	if in != nil && in.mod != nil {
+		if mem := in.mod.Memory(); mem != nil {
+			pages := mem.Size() / 65536
+			limit := in.m.policy.MemoryLimitPages
+			if limit > 0 && pages+16 >= limit {
+				msg += fmt.Sprintf(" (memory at %d of %d pages: the memory cap was reached)", pages, limit)
+			}
+		}
+		if tail := in.out.tail(); tail != "" {
+			msg += "; last output: " + tail
+		}
+	}
+	return errors.New(msg)
+}
+
+// Compile-time checks that hostfuncs and wazero types line up.
+var (
+	_ hostfuncs.Env = (*run)(nil)
+	_ api.Module    = api.Module(nil)
+)

@@ -1,0 +1,266 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zappy-mon/zappy/runtime/check"
+)
+
+var (
+	guestDir  string
+	guestMu   sync.Mutex
+	guestWasm = map[string][]byte{}
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "zappy-engine-test")
+	if err != nil {
+		panic(err)
+	}
+	guestDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// buildGuest compiles testdata/guests/<name> for wasip1 once per test binary.
+func buildGuest(t testing.TB, name string, tags ...string) []byte {
+	t.Helper()
+	key := name + strings.Join(tags, ",")
+	guestMu.Lock()
+	defer guestMu.Unlock()
+	if b, ok := guestWasm[key]; ok {
+		return b
+	}
+	out := filepath.Join(guestDir, strings.ReplaceAll(key, ",", "_")+".wasm")
+	args := []string{"build", "-buildmode=c-shared", "-o", out}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	args = append(args, "./testdata/guests/"+name)
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building guest %s: %v\n%s", name, err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guestWasm[key] = b
+	return b
+}
+
+// testEngine makes an engine with a per-test compile cache and a log buffer.
+func testEngine(t testing.TB) (*Engine, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	e, err := New(Options{CacheDir: filepath.Join(guestDir, "cache"), Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	return e, logs
+}
+
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func load(t testing.TB, e *Engine, name string, p Policy) *Module {
+	t.Helper()
+	m, err := e.Load(context.Background(), name, buildGuest(t, "hostile"), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// listener accepts connections; each gets banner after delay, then is closed.
+func listener(t testing.TB, banner string, delay time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if banner == "" {
+					return
+				}
+				time.Sleep(delay)
+				c.Write([]byte(banner + "\r\n"))
+				bufio.NewReader(c).ReadString('\n')
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func cfg(kv ...any) json.RawMessage {
+	m := map[string]any{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i].(string)] = kv[i+1]
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func TestManifest(t *testing.T) {
+	e, _ := testEngine(t)
+	m := load(t, e, "hostile", Policy{})
+	man := m.Manifest()
+	if man.Name != "hostile" || man.Version != "1.0.0" || man.Mode != modeMultiplexed || man.ABI != 1 {
+		t.Fatalf("manifest %+v", man)
+	}
+	if ti, ok := man.Type("connect"); !ok || len(ti.Capabilities) != 1 || ti.Capabilities[0] != "tcp" {
+		t.Fatalf("connect type %+v", ti)
+	}
+	if !m.caps["tcp"] || m.caps["udp"] {
+		t.Fatalf("granted capabilities %v", m.caps)
+	}
+}
+
+func TestRunBasics(t *testing.T) {
+	e, _ := testEngine(t)
+	m := load(t, e, "hostile", Policy{})
+	addr := listener(t, "220 hello", 0)
+	closed := func() string {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		a := ln.Addr().String()
+		ln.Close()
+		return a
+	}()
+	tests := []struct {
+		name    string
+		req     check.Request
+		status  check.Status
+		class   check.Class
+		message string
+	}{
+		{"connect up", check.Request{Type: "connect", Target: "tcp://" + addr}, check.Up, check.Success, "connected to " + addr},
+		{"connect refused", check.Request{Type: "connect", Target: "tcp://" + closed}, check.Down, check.ExceptionError, "connection refused"},
+		{"banner", check.Request{Type: "banner", Target: "tcp://" + addr}, check.Up, check.Success, "220 hello"},
+		{"sleep", check.Request{Type: "sleep", Config: cfg("ms", 20)}, check.Up, check.Success, "slept"},
+		{"unknown type", check.Request{Type: "nope"}, check.Error, check.ExceptionError, `has no check type "nope"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.req.Name = tt.name
+			tt.req.Timeout = 2 * time.Second
+			res := m.Run(context.Background(), tt.req)
+			if res.Status != tt.status || res.Class != tt.class || !strings.Contains(res.Message, tt.message) {
+				t.Fatalf("got %s/%s %q, want %s/%s containing %q", res.Status, res.Class, res.Message, tt.status, tt.class, tt.message)
+			}
+			if res.Name != tt.name || (res.Status != check.Error && res.LatencyMS <= 0) {
+				t.Fatalf("result name %q latency %v", res.Name, res.LatencyMS)
+			}
+		})
+	}
+}
+
+func TestStateKeptBetweenRuns(t *testing.T) {
+	e, _ := testEngine(t)
+	m := load(t, e, "hostile", Policy{})
+	var state json.RawMessage
+	for want := 1; want <= 3; want++ {
+		res := m.Run(context.Background(), check.Request{Name: "s", Type: "state", Timeout: time.Second, State: state})
+		if res.Status != check.Up || res.Fields["n"] != float64(want) {
+			t.Fatalf("run %d: %+v", want, res)
+		}
+		state = res.State
+	}
+	if string(state) != `{"n":3}` {
+		t.Fatalf("state %s", state)
+	}
+}
+
+// TestManyInFlight runs many checks at once through one instance: every
+// check parks on the host while its listener waits before answering.
+func TestManyInFlight(t *testing.T) {
+	e, _ := testEngine(t)
+	m := load(t, e, "hostile", Policy{})
+	const n = 500
+	addr := listener(t, "220 slow", 200*time.Millisecond)
+	results := make(chan check.Result, n)
+	for i := 0; i < n; i++ {
+		m.Start(context.Background(), check.Request{Name: fmt.Sprint(i), Type: "banner", Target: "tcp://" + addr, Timeout: 5 * time.Second},
+			func(r check.Result) { results <- r })
+	}
+	seen := map[string]bool{}
+	for i := 0; i < n; i++ {
+		r := <-results
+		if r.Status != check.Up || r.Fields["banner"] != "220 slow" {
+			t.Fatalf("check %s: %s %q", r.Name, r.Status, r.Message)
+		}
+		seen[r.Name] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct results, want %d", len(seen), n)
+	}
+}
+
+func TestPanicFailsOnlyItsCheck(t *testing.T) {
+	e, _ := testEngine(t)
+	m := load(t, e, "hostile", Policy{})
+	addr := listener(t, "220 ok", 150*time.Millisecond)
+	var wg sync.WaitGroup
+	results := make([]check.Result, 20)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = m.Run(context.Background(), check.Request{Name: fmt.Sprint(i), Type: "banner", Target: "tcp://" + addr, Timeout: 3 * time.Second})
+		}()
+	}
+	// One more check of the same type, in the same instance, panics after
+	// reading its banner while the others are parked waiting for theirs.
+	time.Sleep(20 * time.Millisecond)
+	p := m.Run(context.Background(), check.Request{Name: "p", Type: "banner", Target: "tcp://" + addr, Timeout: 3 * time.Second, Config: cfg("panic", true)})
+	wg.Wait()
+	if p.Status != check.Error || !strings.Contains(p.Message, "check panicked") || !strings.Contains(p.Message, "nil map") {
+		t.Fatalf("panic check: %s %q", p.Status, p.Message)
+	}
+	for _, r := range results {
+		if r.Status != check.Up {
+			t.Fatalf("check %s next to the panic: %s %q", r.Name, r.Status, r.Message)
+		}
+	}
+	// The instance survived the panic (it was recovered) and keeps serving.
+	if r := m.Run(context.Background(), check.Request{Name: "after", Type: "banner", Target: "tcp://" + addr, Timeout: 3 * time.Second}); r.Status != check.Up {
+		t.Fatalf("check after the panic: %s %q", r.Status, r.Message)
+	}
+}

@@ -1,0 +1,291 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"unicode/utf8"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/zappy-mon/zappy/hostfuncs"
+)
+
+// The "zappy" host module: the imports of sdk/ABI.md. Every function finds
+// its instance in the call's context, validates every pointer and length
+// against the guest's memory, and never panics: a bad argument fails the
+// check that passed it (and returns a negative code), never the host.
+
+// Negative return codes of the imports.
+const (
+	errFault   = -1 // a pointer/length outside the guest's memory
+	errNoCheck = -2 // unknown or finished check, or the instance is stopping
+	errNoOp    = -3 // unknown operation number
+	errToken   = -4 // unknown token, or its result is not ready
+)
+
+var hostFunctionNames = map[string]bool{"input": true, "op": true, "take": true, "done": true, "log": true, "await": true}
+
+const (
+	i32 = api.ValueTypeI32
+	i64 = api.ValueTypeI64
+)
+
+func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
+	b := rt.NewHostModuleBuilder("zappy")
+	def := func(name string, fn api.GoModuleFunc, params, results []api.ValueType) {
+		b.NewFunctionBuilder().WithGoModuleFunction(fn, params, results).Export(name)
+	}
+	def("input", hostInput, []api.ValueType{i64, i32, i32}, []api.ValueType{i32})
+	def("op", hostOp, []api.ValueType{i64, i32, i32, i32, i32, i32}, []api.ValueType{i64})
+	def("take", hostTake, []api.ValueType{i64, i32, i32, i32, i32}, []api.ValueType{i64})
+	def("done", hostDone, []api.ValueType{i64, i32, i32}, []api.ValueType{i32})
+	def("log", hostLog, []api.ValueType{i64, i32, i32, i32}, nil)
+	def("await", hostAwait, []api.ValueType{i64}, []api.ValueType{i64})
+	_, err := b.Instantiate(ctx)
+	return err
+}
+
+// lookup finds the instance and the check a call is about.
+func lookup(ctx context.Context, checkID int64) (*instance, *run) {
+	in := instanceFrom(ctx)
+	if in == nil {
+		return nil, nil
+	}
+	if in.mode == modeBlocking {
+		if r := in.current; r != nil && r.id == checkID && !r.finished.Load() {
+			return in, r
+		}
+		return in, nil
+	}
+	r := in.runs[checkID]
+	if r != nil && r.finished.Load() {
+		r = nil
+	}
+	return in, r
+}
+
+// fault fails r because the module handed the host an invalid pointer.
+func (in *instance) fault(r *run, fn string, ptr, n uint32) {
+	msg := fmt.Sprintf("module %s passed an invalid pointer or length to zappy.%s (ptr=%#x, len=%d, memory=%d bytes): check failed",
+		in.m.name, fn, ptr, n, in.mod.Memory().Size())
+	r.violate(msg)
+	in.endRun(r, errorResult(r, msg))
+}
+
+// read copies guest memory [ptr, ptr+n).
+func read(mod api.Module, ptr, n uint32) ([]byte, bool) {
+	if n == 0 {
+		return nil, true
+	}
+	b, ok := mod.Memory().Read(ptr, n)
+	if !ok {
+		return nil, false
+	}
+	return append([]byte(nil), b...), true
+}
+
+// input(check_id i64, ptr i32, cap i32) -> i32: copies the check input JSON;
+// returns its length (copying nothing when cap is too small).
+func hostInput(ctx context.Context, mod api.Module, s []uint64) {
+	in, r := lookup(ctx, int64(s[0]))
+	if r == nil {
+		s[0] = api.EncodeI32(errNoCheck)
+		return
+	}
+	ptr, capacity := uint32(s[1]), uint32(s[2])
+	n := uint32(len(r.input))
+	if n <= capacity && !mod.Memory().Write(ptr, r.input) {
+		in.fault(r, "input", ptr, capacity)
+		s[0] = api.EncodeI32(errFault)
+		return
+	}
+	s[0] = api.EncodeI32(int32(n))
+}
+
+// op(check_id i64, op i32, req_ptr i32, req_len i32, data_ptr i32, data_len i32) -> i64:
+// starts an operation; returns its token (bit 62 set: the result is ready now).
+func hostOp(ctx context.Context, mod api.Module, s []uint64) {
+	in, r := lookup(ctx, int64(s[0]))
+	if r == nil {
+		s[0] = api.EncodeI64(errNoCheck)
+		return
+	}
+	opID := api.DecodeI32(s[1])
+	reqPtr, reqLen, dataPtr, dataLen := uint32(s[2]), uint32(s[3]), uint32(s[4]), uint32(s[5])
+	req, ok := read(mod, reqPtr, reqLen)
+	if !ok {
+		in.fault(r, "op", reqPtr, reqLen)
+		s[0] = api.EncodeI64(errFault)
+		return
+	}
+	data, ok := read(mod, dataPtr, dataLen)
+	if !ok {
+		in.fault(r, "op", dataPtr, dataLen)
+		s[0] = api.EncodeI64(errFault)
+		return
+	}
+	op := hostfuncs.LookupOp(opID)
+	if op == nil {
+		s[0] = api.EncodeI64(errNoOp)
+		return
+	}
+	in.nextToken++
+	p := &pendingOp{token: in.nextToken, run: r}
+	in.tokens[p.token] = p
+	// Refusals complete at once, as results the guest reads like any other.
+	refuse := func(err error) {
+		p.done, p.res = true, opResult{json: hostfuncs.EncodeResult(nil, err)}
+		s[0] = api.EncodeI64(p.token | readyBit)
+	}
+	if op.Capability != "" && !in.m.caps[op.Capability] {
+		msg := fmt.Sprintf("denied: module %s may not use %s (capability %q not granted)", in.m.name, op.Name, op.Capability)
+		r.violate(msg)
+		refuse(hostfuncs.Errorf(hostfuncs.CodeDenied, "%s", msg))
+		return
+	}
+	if len(r.ops) >= in.m.policy.MaxOpsInFlight {
+		refuse(hostfuncs.Errorf(hostfuncs.CodeLimit, "too many operations in flight: the sandbox allows %d per check", in.m.policy.MaxOpsInFlight))
+		return
+	}
+	if op.Sync {
+		resp, out, err := op.Do(r.ctx, r, req, data)
+		p.done, p.res = true, opResult{json: hostfuncs.EncodeResult(resp, err), data: out}
+		s[0] = api.EncodeI64(p.token | readyBit)
+		return
+	}
+	r.ops[p.token] = p
+	if in.mode == modeBlocking {
+		p.ready = make(chan opResult, 1)
+	}
+	go func() {
+		resp, out, err := op.Do(r.ctx, r, req, data)
+		res := opResult{json: hostfuncs.EncodeResult(resp, err), data: out}
+		if p.ready != nil {
+			p.ready <- res
+			return
+		}
+		in.post(event{kind: evComplete, op: p, res: res})
+	}()
+	s[0] = api.EncodeI64(p.token)
+}
+
+// take(token i64, json_ptr i32, json_cap i32, data_ptr i32, data_cap i32) -> i64:
+// copies a completed operation's result; returns json_len<<32 | data_len, with
+// bit 62 set (and nothing copied) when a buffer is too small.
+func hostTake(ctx context.Context, mod api.Module, s []uint64) {
+	in := instanceFrom(ctx)
+	if in == nil {
+		s[0] = api.EncodeI64(errNoCheck)
+		return
+	}
+	p := in.tokens[int64(s[0])&^readyBit]
+	if p == nil || !p.done {
+		s[0] = api.EncodeI64(errToken)
+		return
+	}
+	jp, jc, dp, dc := uint32(s[1]), uint32(s[2]), uint32(s[3]), uint32(s[4])
+	jl, dl := uint32(len(p.res.json)), uint32(len(p.res.data))
+	sizes := int64(jl)<<32 | int64(dl)
+	if jl > jc || dl > dc {
+		s[0] = api.EncodeI64(sizes | tooSmall)
+		return
+	}
+	mem := mod.Memory()
+	if (jl > 0 && !mem.Write(jp, p.res.json)) || (dl > 0 && !mem.Write(dp, p.res.data)) {
+		delete(in.tokens, p.token)
+		if !p.run.finished.Load() {
+			in.fault(p.run, "take", jp, jc)
+		}
+		s[0] = api.EncodeI64(errFault)
+		return
+	}
+	delete(in.tokens, p.token)
+	s[0] = api.EncodeI64(sizes)
+}
+
+// await(token i64) -> i64: blocking mode only; waits for the operation and
+// returns json_len<<32 | data_len.
+func hostAwait(ctx context.Context, _ api.Module, s []uint64) {
+	in := instanceFrom(ctx)
+	if in == nil || in.mode != modeBlocking {
+		s[0] = api.EncodeI64(errNoCheck)
+		return
+	}
+	p := in.tokens[int64(s[0])&^readyBit]
+	if p == nil {
+		s[0] = api.EncodeI64(errToken)
+		return
+	}
+	if !p.done {
+		select {
+		case res := <-p.ready:
+			p.done, p.res = true, res
+			delete(p.run.ops, p.token)
+		case <-in.ctx.Done():
+			s[0] = api.EncodeI64(errNoCheck)
+			return
+		}
+	}
+	s[0] = api.EncodeI64(int64(len(p.res.json))<<32 | int64(len(p.res.data)))
+}
+
+// done(check_id i64, ptr i32, len i32) -> i32: reports the check's result.
+func hostDone(ctx context.Context, mod api.Module, s []uint64) {
+	in, r := lookup(ctx, int64(s[0]))
+	if r == nil {
+		s[0] = api.EncodeI32(errNoCheck)
+		return
+	}
+	ptr, n := uint32(s[1]), uint32(s[2])
+	if limit := in.m.policy.MaxResultBytes; int(n) > limit {
+		msg := fmt.Sprintf("module %s reported a result of %d bytes, over the sandbox cap of %d bytes", in.m.name, n, limit)
+		r.violate(msg)
+		in.endRun(r, errorResult(r, msg))
+		s[0] = 0
+		return
+	}
+	data, ok := mod.Memory().Read(ptr, n)
+	if !ok {
+		in.fault(r, "done", ptr, n)
+		s[0] = api.EncodeI32(errFault)
+		return
+	}
+	in.endRun(r, r.resultFromGuest(data))
+	s[0] = 0
+}
+
+// log(check_id i64, level i32, ptr i32, len i32): a log line from the module.
+func hostLog(ctx context.Context, mod api.Module, s []uint64) {
+	in := instanceFrom(ctx)
+	if in == nil {
+		return
+	}
+	level := slog.Level(api.DecodeI32(s[1]))
+	ptr, n := uint32(s[2]), uint32(s[3])
+	const maxLog = 4096
+	truncated := n > maxLog
+	if truncated {
+		n = maxLog
+	}
+	b, ok := mod.Memory().Read(ptr, n)
+	if !ok {
+		if _, r := lookup(ctx, int64(s[0])); r != nil {
+			in.fault(r, "log", ptr, n)
+		}
+		return
+	}
+	msg := string(b)
+	if !utf8.ValidString(msg) {
+		msg = fmt.Sprintf("%q", msg)
+	}
+	if truncated {
+		msg += "…"
+	}
+	attrs := []any{}
+	if _, r := lookup(ctx, int64(s[0])); r != nil {
+		attrs = append(attrs, "monitor", r.req.Name)
+	}
+	in.m.log.Log(ctx, level, msg, attrs...)
+}

@@ -1,0 +1,510 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/zappy-mon/zappy/hostfuncs"
+	"github.com/zappy-mon/zappy/runtime/check"
+)
+
+// instance is one instantiation of a module. One goroutine at a time drives
+// it: the event loop for multiplexed instances, the check's goroutine for
+// blocking ones. Host functions run on that goroutine, so the maps below need
+// no lock.
+type instance struct {
+	m    *Module
+	mode string
+	mod  api.Module
+	out  *output
+
+	ctx      context.Context // carries the instance to host functions
+	killCtx  context.CancelCauseFunc
+	born     time.Time
+	busyFrom atomic.Int64 // UnixNano when the current call into the guest began, 0 when idle
+
+	fnStart, fnComplete, fnCancel, fnRun, fnCheck api.Function
+
+	runs      map[int64]*run       // multiplexed: checks in flight
+	current   *run                 // blocking: the check in flight
+	tokens    map[int64]*pendingOp // operations started and not yet taken
+	nextToken int64
+	deferred  []*run // runs to forget once the current guest call returns
+
+	events chan event
+	quit   chan struct{}
+	dead   atomic.Bool
+	reason atomic.Pointer[string]
+	once   sync.Once
+}
+
+// pendingOp is an operation a guest started.
+type pendingOp struct {
+	token int64
+	run   *run
+	done  bool     // result available (owned by the instance)
+	res   opResult // valid when done
+	ready chan opResult
+}
+
+type opResult struct {
+	json []byte
+	data []byte
+}
+
+type eventKind uint8
+
+const (
+	evStart    eventKind = iota // a new check
+	evComplete                  // an operation finished
+	evForget                    // a check ended without the module reporting
+)
+
+type event struct {
+	kind eventKind
+	run  *run
+	op   *pendingOp
+	res  opResult
+}
+
+const (
+	readyBit = int64(1) << 62
+	tooSmall = int64(1) << 62
+)
+
+func (in *instance) bindExports(mode string) error {
+	get := func(name string) api.Function { return in.mod.ExportedFunction(name) }
+	in.events = make(chan event, 4096)
+	in.quit = make(chan struct{})
+	in.born = time.Now()
+	base, cancel := context.WithCancelCause(in.ctx)
+	in.ctx, in.killCtx = base, cancel
+	if mode == modeBlocking {
+		in.fnCheck = get("zappy_check")
+		if in.fnCheck == nil {
+			return errors.New("blocking module does not export zappy_check")
+		}
+		return nil
+	}
+	in.fnStart, in.fnComplete, in.fnCancel, in.fnRun = get("zappy_start"), get("zappy_complete"), get("zappy_cancel"), get("zappy_run")
+	for name, f := range map[string]api.Function{"zappy_start": in.fnStart, "zappy_complete": in.fnComplete, "zappy_run": in.fnRun} {
+		if f == nil {
+			return fmt.Errorf("multiplexed module does not export %s (sdk/ABI.md)", name)
+		}
+	}
+	return nil
+}
+
+// callCtx bounds one-off calls (instantiation, manifest) by a deadline.
+func (in *instance) callCtx(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithValue(ctx, instanceKey{}, in), d)
+}
+
+func (in *instance) readManifest(ctx context.Context) (Manifest, error) {
+	ctx, cancel := in.callCtx(ctx, 10*time.Second)
+	defer cancel()
+	v := in.mod.ExportedFunction("zappy_abi_version")
+	res, err := v.Call(ctx)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("zappy_abi_version: %w", describeTrap(err, in))
+	}
+	if len(res) != 1 || int32(res[0]) != ABIVersion {
+		return Manifest{}, fmt.Errorf("module speaks ABI %d; this host speaks ABI %d", int32(res[0]), ABIVersion)
+	}
+	f := in.mod.ExportedFunction("zappy_manifest")
+	if f == nil {
+		return Manifest{}, errors.New("module does not export zappy_manifest")
+	}
+	res, err = f.Call(ctx)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("zappy_manifest: %w", describeTrap(err, in))
+	}
+	ptr, n := uint32(res[0]>>32), uint32(res[0])
+	if n > 1<<20 {
+		return Manifest{}, fmt.Errorf("manifest of %d bytes is larger than 1 MiB", n)
+	}
+	data, ok := in.mod.Memory().Read(ptr, n)
+	if !ok {
+		return Manifest{}, fmt.Errorf("zappy_manifest returned an invalid pointer/length (%#x, %d)", ptr, n)
+	}
+	return parseManifest(data)
+}
+
+// call invokes a guest export with the instance's context, tracking how long
+// the guest is busy so a stuck instance can be recognised.
+func (in *instance) call(f api.Function, args ...uint64) error {
+	in.busyFrom.Store(time.Now().UnixNano())
+	_, err := f.Call(in.ctx, args...)
+	in.busyFrom.Store(0)
+	if err != nil {
+		return describeTrap(in.killedErr(err), in)
+	}
+	return nil
+}
+
+// killedErr prefers the reason the instance was killed for.
+func (in *instance) killedErr(err error) error {
+	if cause := context.Cause(in.ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return err
+}
+
+func (in *instance) busyFor() time.Duration {
+	from := in.busyFrom.Load()
+	if from == 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, from))
+}
+
+// kill stops the instance from any goroutine: a running call is interrupted
+// (unless the module is trusted, whose code cannot be interrupted: it is
+// abandoned) and every check in flight fails with reason.
+func (in *instance) kill(reason string) {
+	in.setReason(reason)
+	in.killCtx(errors.New(reason))
+	in.dead.Store(true)
+	if in.mode == modeMultiplexed {
+		in.once.Do(func() { close(in.quit) })
+	}
+}
+
+func (in *instance) setReason(reason string) {
+	in.reason.CompareAndSwap(nil, &reason)
+}
+
+func (in *instance) deathReason() string {
+	if p := in.reason.Load(); p != nil {
+		return *p
+	}
+	return "instance stopped"
+}
+
+// post hands an event to the instance's loop; false when the loop is gone.
+func (in *instance) post(ev event) bool {
+	select {
+	case in.events <- ev:
+		return true
+	case <-in.quit:
+		return false
+	}
+}
+
+// loop drives a multiplexed instance until it dies.
+func (in *instance) loop() {
+	batch := make([]event, 0, 256)
+	for {
+		select {
+		case ev := <-in.events:
+			batch = append(batch[:0], ev)
+		case <-in.quit:
+			in.shutdown(in.deathReason())
+			return
+		}
+	more:
+		for len(batch) < cap(batch) {
+			select {
+			case ev := <-in.events:
+				batch = append(batch, ev)
+			default:
+				break more
+			}
+		}
+		err := in.handleBatch(batch)
+		if err == nil {
+			err = in.call(in.fnRun)
+		}
+		if err == nil {
+			err = in.flushDeferred()
+		}
+		if err != nil {
+			in.shutdown(err.Error())
+			return
+		}
+	}
+}
+
+func (in *instance) handleBatch(batch []event) error {
+	for _, ev := range batch {
+		var err error
+		switch ev.kind {
+		case evStart:
+			err = in.startRun(ev.run)
+		case evComplete:
+			err = in.deliver(ev.op, ev.res)
+		case evForget:
+			err = in.forget(ev.run)
+		}
+		if err == nil {
+			err = in.flushDeferred()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (in *instance) startRun(r *run) error {
+	if r.finished.Load() {
+		return nil
+	}
+	r.setInstance(in)
+	in.runs[r.id] = r
+	return in.call(in.fnStart, uint64(r.id), uint64(len(r.input)))
+}
+
+// deliver hands an operation's result to the guest.
+func (in *instance) deliver(p *pendingOp, res opResult) error {
+	if p.done || in.tokens[p.token] != p {
+		return nil // the check ended and the result was replaced by a cancellation
+	}
+	p.done, p.res = true, res
+	delete(p.run.ops, p.token)
+	return in.call(in.fnComplete, uint64(p.token), uint64(len(res.json)), uint64(len(res.data)))
+}
+
+// forget drops a check that ended while the module still held it: pending
+// operations complete as canceled so guest goroutines unwind, and the module
+// is told through zappy_cancel.
+func (in *instance) forget(r *run) error {
+	if _, ok := in.runs[r.id]; !ok {
+		return nil
+	}
+	delete(in.runs, r.id)
+	canceled := opResult{json: hostfuncs.EncodeResult(nil, hostfuncs.Errorf(hostfuncs.CodeCanceled, "check ended"))}
+	for tok, p := range r.ops {
+		delete(r.ops, tok)
+		if p.done {
+			continue
+		}
+		if err := in.deliver(p, canceled); err != nil {
+			return err
+		}
+	}
+	if in.fnCancel != nil {
+		return in.call(in.fnCancel, uint64(r.id))
+	}
+	return nil
+}
+
+func (in *instance) flushDeferred() error {
+	for len(in.deferred) > 0 {
+		r := in.deferred[0]
+		in.deferred = in.deferred[1:]
+		if err := in.forget(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endRun finishes r with res from inside a host function; the cleanup that
+// needs guest calls waits until the current call returns.
+func (in *instance) endRun(r *run, res check.Result) {
+	r.finish(res)
+	if in.mode == modeMultiplexed {
+		in.deferred = append(in.deferred, r)
+	}
+}
+
+// shutdown fails every check in flight and releases the instance.
+func (in *instance) shutdown(reason string) {
+	in.setReason(reason)
+	in.dead.Store(true)
+	in.once.Do(func() { close(in.quit) })
+	msg := fmt.Sprintf("module %s instance stopped: %s", in.m.name, in.deathReason())
+	for _, r := range in.runs {
+		r.finish(errorResult(r, msg))
+	}
+	in.runs = map[int64]*run{}
+	if in.current != nil {
+		in.current.finish(errorResult(in.current, msg))
+	}
+	// Drain what is queued so that callers are not left waiting.
+	for {
+		select {
+		case ev := <-in.events:
+			if ev.run != nil {
+				ev.run.finish(errorResult(ev.run, msg))
+			}
+		default:
+			in.mod.Close(context.Background())
+			return
+		}
+	}
+}
+
+func (in *instance) close(ctx context.Context) {
+	in.dead.Store(true)
+	in.once.Do(func() { close(in.quit) })
+	in.mod.Close(ctx)
+}
+
+// lane feeds one check type of a multiplexed module to an instance,
+// replacing the instance when it dies.
+type lane struct {
+	m        *Module
+	typ      string
+	mu       sync.Mutex
+	inst     *instance
+	failures int
+	retryAt  time.Time
+	lastErr  string
+}
+
+const hangAfter = 30 * time.Second
+
+func backoff(failures int) time.Duration {
+	if failures <= 1 {
+		return 0
+	}
+	d := 100 * time.Millisecond << min(failures-2, 9)
+	return min(d, 30*time.Second)
+}
+
+func (l *lane) instance() (*instance, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if in := l.inst; in != nil {
+		if !in.dead.Load() && in.busyFor() < hangAfter {
+			return in, nil
+		}
+		if !in.dead.Load() {
+			in.kill(fmt.Sprintf("the instance stopped responding (a call into it has run for %s)", in.busyFor().Round(time.Second)))
+		}
+		if time.Since(in.born) > time.Minute {
+			l.failures = 0 // it served well for a while: start the backoff afresh
+		}
+		l.failures++
+		l.retryAt = time.Now().Add(backoff(l.failures))
+		l.lastErr = in.deathReason()
+		l.inst = nil
+	}
+	if wait := time.Until(l.retryAt); wait > 0 {
+		return nil, fmt.Errorf("module %s keeps failing (last: %s); next restart in %s", l.m.name, l.lastErr, wait.Round(time.Millisecond))
+	}
+	in, err := l.m.newInstance(context.Background(), modeMultiplexed)
+	if err != nil {
+		l.failures++
+		l.retryAt = time.Now().Add(backoff(l.failures))
+		l.lastErr = err.Error()
+		return nil, fmt.Errorf("module %s: %w", l.m.name, err)
+	}
+	l.inst = in
+	go in.loop()
+	return in, nil
+}
+
+func (l *lane) start(r *run) {
+	for attempt := 0; attempt < 2; attempt++ {
+		in, err := l.instance()
+		if err != nil {
+			r.finish(errorResult(r, err.Error()))
+			return
+		}
+		if in.post(event{kind: evStart, run: r}) {
+			return
+		}
+	}
+	r.finish(errorResult(r, fmt.Sprintf("module %s: no live instance", l.m.name)))
+}
+
+func (l *lane) close(ctx context.Context, reason string) {
+	l.mu.Lock()
+	in := l.inst
+	l.inst = nil
+	l.mu.Unlock()
+	if in != nil {
+		in.kill(reason)
+	}
+}
+
+// pool holds idle instances of a blocking module.
+type pool struct {
+	m      *Module
+	sem    chan struct{} // one token per instance in use
+	mu     sync.Mutex
+	idle   []*instance
+	closed bool
+}
+
+func (p *pool) put(in *instance) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || in.dead.Load() {
+		in.close(context.Background())
+		return
+	}
+	p.idle = append(p.idle, in)
+}
+
+func (p *pool) get() (*instance, error) {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		in := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return in, nil
+	}
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, fmt.Errorf("module %s is closed", p.m.name)
+	}
+	return p.m.newInstance(context.Background(), modeBlocking)
+}
+
+// run executes one check on a pooled instance (blocking mode).
+func (p *pool) run(r *run) {
+	select {
+	case p.sem <- struct{}{}:
+	case <-r.ctx.Done():
+		r.finish(errorResult(r, fmt.Sprintf("no free instance of module %s before the deadline (%d in use)", p.m.name, cap(p.sem))))
+		return
+	}
+	defer func() { <-p.sem }()
+	if r.finished.Load() {
+		return
+	}
+	in, err := p.get()
+	if err != nil {
+		r.finish(errorResult(r, err.Error()))
+		return
+	}
+	in.current = r
+	r.setInstance(in)
+	err = in.call(in.fnCheck, uint64(r.id), uint64(len(r.input)))
+	in.current = nil
+	clear(in.tokens)
+	if err != nil || in.dead.Load() {
+		if err == nil {
+			err = errors.New(in.deathReason())
+		}
+		in.dead.Store(true)
+		r.finish(errorResult(r, fmt.Sprintf("module %s instance stopped: %v", p.m.name, err)))
+		in.close(context.Background())
+		return
+	}
+	if !r.finished.Load() {
+		r.finish(errorResult(r, fmt.Sprintf("module %s returned from zappy_check without reporting a result (zappy.done)", p.m.name)))
+	}
+	p.put(in)
+}
+
+func (p *pool) close(ctx context.Context) {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = nil, true
+	p.mu.Unlock()
+	for _, in := range idle {
+		in.close(ctx)
+	}
+}

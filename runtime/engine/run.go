@@ -1,0 +1,259 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zappy-mon/zappy/hostfuncs"
+	"github.com/zappy-mon/zappy/runtime/check"
+	"github.com/zappy-mon/zappy/sdk/go/zjson"
+)
+
+// run is one check in flight. Fields below "owned by the instance" are only
+// touched by the goroutine that drives the instance running the check.
+type run struct {
+	id       int64
+	m        *Module
+	req      check.Request
+	input    []byte
+	started  time.Time
+	deadline time.Time // operations end here (the check's timeout)
+	hard     time.Time // the host gives up on the module here (deadline + grace)
+
+	ctx      context.Context // operations' context, ends at deadline
+	cancel   context.CancelFunc
+	cancelFn func() // handed to the caller of Start
+	done     func(check.Result)
+	finished atomic.Bool
+	timer    *time.Timer
+
+	handles hostfuncs.Handles
+	allow   allowList
+
+	mu        sync.Mutex
+	violation string // a sandbox violation: the check's result becomes error
+
+	// owned by the instance
+	inst   *instance
+	ops    map[int64]*pendingOp
+	nextOp int
+}
+
+func (m *Module) newRun(ctx context.Context, req check.Request, done func(check.Result)) (*run, error) {
+	if req.Timeout <= 0 {
+		req.Timeout = 10 * time.Second
+	}
+	if req.Type == "" && len(m.manifest.Types) == 1 {
+		req.Type = m.manifest.Types[0].Name
+	}
+	if _, ok := m.manifest.Type(req.Type); !ok {
+		return nil, fmt.Errorf("module %s has no check type %q (it has %s)", m.name, req.Type, strings.Join(m.manifest.TypeNames(), ", "))
+	}
+	allow, err := newAllowList(req.Target, m.policy.Allow, req.Allow)
+	if err != nil {
+		return nil, fmt.Errorf("monitor %q: %w", req.Name, err)
+	}
+	r := &run{
+		id:       m.e.nextID.Add(1),
+		m:        m,
+		req:      req,
+		started:  time.Now(),
+		done:     done,
+		allow:    allow,
+		ops:      map[int64]*pendingOp{},
+		handles:  hostfuncs.Handles{Max: m.policy.MaxHandles},
+		deadline: time.Now().Add(req.Timeout),
+	}
+	r.hard = r.deadline.Add(m.policy.grace(req.Timeout))
+	r.ctx, r.cancel = context.WithDeadline(context.WithoutCancel(ctx), r.deadline)
+	r.input = buildInput(r)
+	r.timer = time.AfterFunc(time.Until(r.hard), r.onHardDeadline)
+	r.cancelFn = func() {
+		if r.finish(errorResult(r, "check canceled")) {
+			r.afterAbort()
+		}
+	}
+	// The caller's context cancels the check too.
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, r.cancelFn)
+		prev := r.done
+		r.done = func(res check.Result) { stop(); prev(res) }
+	}
+	return r, nil
+}
+
+// buildInput renders the check input JSON (sdk/ABI.md, "Check input").
+func buildInput(r *run) []byte {
+	var w zjson.Writer
+	w.ObjectStart()
+	w.Key("check_id")
+	w.Int(r.id)
+	w.Key("name")
+	w.String(r.req.Name)
+	w.Key("type")
+	w.String(r.req.Type)
+	w.Key("target")
+	w.String(r.req.Target)
+	w.Key("timeout_ms")
+	w.Int(r.req.Timeout.Milliseconds())
+	w.Key("deadline_unix_ms")
+	w.Int(r.deadline.UnixMilli())
+	w.Key("attempt")
+	w.Int(int64(max(r.req.Attempt, 1)))
+	w.Key("config")
+	if len(r.req.Config) > 0 {
+		w.Raw(r.req.Config)
+	} else {
+		w.Raw([]byte("{}"))
+	}
+	w.Key("state")
+	w.Raw(r.req.State)
+	w.ObjectEnd()
+	return w.Bytes()
+}
+
+// Allow implements hostfuncs.Env. A refusal is a sandbox violation that makes
+// the check's result error, whatever the module reports.
+func (r *run) Allow(host string, port int) error {
+	err := r.allow.check(host, port)
+	if err != nil {
+		r.violate("denied: " + err.Error())
+	}
+	return err
+}
+
+// Handles implements hostfuncs.Env.
+func (r *run) Handles() *hostfuncs.Handles { return &r.handles }
+
+// MaxBytes implements hostfuncs.Env.
+func (r *run) MaxBytes() int64 { return r.m.policy.MaxResponseBytes }
+
+func (r *run) violate(msg string) {
+	r.mu.Lock()
+	if r.violation == "" {
+		r.violation = msg
+	}
+	r.mu.Unlock()
+}
+
+func (r *run) violated() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.violation
+}
+
+// finish delivers res once; it reports whether this call delivered it. It
+// releases the check's network resources at once, from any goroutine.
+func (r *run) finish(res check.Result) bool {
+	if !r.finished.CompareAndSwap(false, true) {
+		return false
+	}
+	r.timer.Stop()
+	r.cancel()
+	r.handles.CloseAll()
+	if res.Name == "" {
+		res.Name, res.Type, res.Target = r.req.Name, r.req.Type, r.req.Target
+	}
+	if res.Started.IsZero() {
+		res.Started = r.started
+	}
+	if res.Class == "" {
+		res.Class = check.DefaultClass(res.Status)
+	}
+	r.done(res)
+	return true
+}
+
+// onHardDeadline fires when the module has had its grace period and still not
+// reported.
+func (r *run) onHardDeadline() {
+	msg := fmt.Sprintf("check did not finish within its timeout of %s (the module did not report within %s after the deadline)",
+		r.req.Timeout, r.hard.Sub(r.deadline).Round(time.Millisecond))
+	res := errorResult(r, msg)
+	if !r.finish(res) {
+		return
+	}
+	r.afterAbort()
+}
+
+// afterAbort tells the instance that r ended without the module reporting:
+// a stuck instance is killed, a live one cleans up.
+func (r *run) afterAbort() {
+	in := r.instance()
+	if in == nil {
+		return
+	}
+	if busy := in.busyFor(); busy > r.m.policy.grace(r.req.Timeout) {
+		in.kill(fmt.Sprintf("check %q ran past its deadline inside the module (busy for %s: an endless loop?)", r.req.Name, busy.Round(time.Millisecond)))
+		return
+	}
+	if in.mode == modeMultiplexed {
+		in.post(event{kind: evForget, run: r})
+	}
+}
+
+func (r *run) instance() *instance {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.inst
+}
+
+func (r *run) setInstance(in *instance) {
+	r.mu.Lock()
+	r.inst = in
+	r.mu.Unlock()
+}
+
+// guestResult is the result JSON a module reports (sdk/ABI.md, "Check result").
+type guestResult struct {
+	Status    check.Status    `json:"status"`
+	Class     check.Class     `json:"class"`
+	Message   string          `json:"message"`
+	LatencyMS *float64        `json:"latency_ms"`
+	Metrics   []check.Metric  `json:"metrics"`
+	Fields    map[string]any  `json:"fields"`
+	State     json.RawMessage `json:"state"`
+}
+
+// resultFromGuest validates and converts a module's result.
+func (r *run) resultFromGuest(data []byte) check.Result {
+	var g guestResult
+	if err := json.Unmarshal(data, &g); err != nil {
+		return errorResult(r, fmt.Sprintf("module %s reported a result that is not valid JSON: %v", r.m.name, err))
+	}
+	if !g.Status.Valid() {
+		return errorResult(r, fmt.Sprintf("module %s reported unknown status %q (want up, degraded, down or error)", r.m.name, g.Status))
+	}
+	switch g.Class {
+	case "", check.Success, check.ApplicationError, check.ExceptionError:
+	default:
+		return errorResult(r, fmt.Sprintf("module %s reported unknown result class %q", r.m.name, g.Class))
+	}
+	res := check.Result{
+		Name: r.req.Name, Type: r.req.Type, Target: r.req.Target,
+		Status:  g.Status,
+		Class:   g.Class,
+		Message: g.Message,
+		Metrics: g.Metrics,
+		Fields:  g.Fields,
+		State:   g.State,
+		Started: r.started,
+	}
+	if g.LatencyMS != nil && !math.IsNaN(*g.LatencyMS) && *g.LatencyMS >= 0 {
+		res.LatencyMS = *g.LatencyMS
+	} else {
+		res.LatencyMS = float64(time.Since(r.started).Microseconds()) / 1000
+	}
+	if v := r.violated(); v != "" {
+		res.Status, res.Class = check.Error, check.ExceptionError
+		res.Message = v + " (the module reported: " + strconv.Quote(g.Message) + ")"
+	}
+	return res
+}

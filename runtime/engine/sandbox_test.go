@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zappy-mon/zappy/runtime/check"
+)
+
+// TestHostileModules runs each misbehaviour in a sandboxed module while a
+// well-behaved check runs in another module; each misbehaving check must end
+// with status error and a clear reason, and the host and the other module
+// must carry on.
+func TestHostileModules(t *testing.T) {
+	e, logs := testEngine(t)
+	addr := listener(t, "220 ok", 0)
+	other := listener(t, "220 other", 0)
+	good := load(t, e, "good", Policy{})
+	tests := []struct {
+		name    string
+		policy  Policy
+		req     check.Request
+		message []string
+	}{
+		{"infinite loop", Policy{}, check.Request{Type: "loop", Timeout: 300 * time.Millisecond},
+			[]string{"did not finish within its timeout of 300ms"}},
+		{"memory past the cap", Policy{MemoryLimitPages: 400}, check.Request{Type: "oom", Timeout: 10 * time.Second},
+			[]string{"instance stopped", "memory cap was reached"}},
+		{"bad pointer", Policy{}, check.Request{Type: "badptr", Timeout: time.Second},
+			[]string{"invalid pointer or length to zappy.op", "ptr=0xfffffff0"}},
+		{"destination outside the allow-list", Policy{}, check.Request{Type: "elsewhere", Target: "tcp://" + addr, Timeout: time.Second, Config: cfg("other", "10.255.255.1:25")},
+			[]string{"denied: destination 10.255.255.1:25 is not in the allow-list", `reported: "ignoring: `}},
+		{"primitive without capability", Policy{}, check.Request{Type: "nocap", Target: "udp://127.0.0.1:9", Timeout: time.Second},
+			[]string{`denied: module hostile may not use udp.exchange (capability "udp" not granted)`}},
+		{"oversized result", Policy{}, check.Request{Type: "bigresult", Timeout: 2 * time.Second},
+			[]string{"reported a result of", "over the sandbox cap of 1048576 bytes"}},
+		{"ignores its deadline", Policy{}, check.Request{Type: "ignore", Timeout: 200 * time.Millisecond},
+			[]string{"did not finish within its timeout of 200ms"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := load(t, e, "hostile", tt.policy)
+			defer m.Close(context.Background())
+			// A good check in another module runs across the misbehaviour.
+			var wg sync.WaitGroup
+			var goodRes check.Result
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				goodRes = good.Run(context.Background(), check.Request{Name: "good", Type: "banner", Target: "tcp://" + other, Timeout: 5 * time.Second})
+			}()
+			tt.req.Name = tt.name
+			res := m.Run(context.Background(), tt.req)
+			wg.Wait()
+			t.Logf("result: %s %s %q", res.Status, res.Class, res.Message)
+			if res.Status != check.Error {
+				t.Fatalf("status %s (%q), want error", res.Status, res.Message)
+			}
+			for _, want := range tt.message {
+				if !strings.Contains(res.Message, want) {
+					t.Errorf("message %q does not contain %q", res.Message, want)
+				}
+			}
+			if goodRes.Status != check.Up {
+				t.Fatalf("check in the other module: %s %q", goodRes.Status, goodRes.Message)
+			}
+			// The misbehaving module still serves well-behaved checks.
+			if r := m.Run(context.Background(), check.Request{Name: "after", Type: "connect", Target: "tcp://" + addr, Timeout: 2 * time.Second}); r.Status != check.Up {
+				t.Fatalf("well-behaved check after the misbehaviour: %s %q", r.Status, r.Message)
+			}
+		})
+	}
+	_ = logs
+}
+
+// TestLoopKillsOnlyItsInstance shows the endless loop's instance being
+// stopped, the other checks in flight in that instance failing with the reason,
+// and a fresh instance taking over.
+func TestLoopKillsOnlyItsInstance(t *testing.T) {
+	e, _ := testEngine(t)
+	m := load(t, e, "hostile", Policy{})
+	res := m.Run(context.Background(), check.Request{Name: "loop", Type: "loop", Timeout: 200 * time.Millisecond})
+	if res.Status != check.Error {
+		t.Fatalf("loop: %s %q", res.Status, res.Message)
+	}
+	// The loop lane gets a new instance: another loop check again times out
+	// cleanly instead of waiting behind the stuck one.
+	start := time.Now()
+	res = m.Run(context.Background(), check.Request{Name: "loop2", Type: "loop", Timeout: 200 * time.Millisecond})
+	if res.Status != check.Error || !strings.Contains(res.Message, "did not finish within its timeout") {
+		t.Fatalf("second loop: %s %q", res.Status, res.Message)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("second loop check took %s", time.Since(start))
+	}
+}
+
+func TestOutputCapped(t *testing.T) {
+	e, logs := testEngine(t)
+	m := load(t, e, "hostile", Policy{OutputBytesPerMinute: 10000})
+	res := m.Run(context.Background(), check.Request{Name: "spam", Type: "spam", Timeout: 5 * time.Second})
+	if res.Status != check.Up {
+		t.Fatalf("spam: %s %q", res.Status, res.Message)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "module output cap reached") {
+		t.Fatalf("no cap warning in log")
+	}
+	// 10000 bytes of 101-byte lines: 99 lines forwarded, the rest dropped.
+	if n := strings.Count(out, "stream=stdout line="); n != 10000/101 {
+		t.Fatalf("%d spam lines forwarded, want %d", n, 10000/101)
+	}
+}
+
+func TestCallerCancel(t *testing.T) {
+	e, _ := testEngine(t)
+	m := load(t, e, "hostile", Policy{})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	res := m.Run(ctx, check.Request{Name: "s", Type: "sleep", Timeout: 5 * time.Second, Config: cfg("ms", 3000)})
+	if res.Status != check.Error || !strings.Contains(res.Message, "canceled") {
+		t.Fatalf("%s %q", res.Status, res.Message)
+	}
+	// The lane is fine afterwards.
+	if r := m.Run(context.Background(), check.Request{Name: "s2", Type: "sleep", Timeout: time.Second, Config: cfg("ms", 1)}); r.Status != check.Up {
+		t.Fatalf("%s %q", r.Status, r.Message)
+	}
+}
+
+func TestAllowList(t *testing.T) {
+	tests := []struct {
+		target string
+		extra  []string
+		host   string
+		port   int
+		ok     bool
+	}{
+		{"tcp://mail.example.com:25", nil, "mail.example.com", 587, true},
+		{"tcp://mail.example.com:25", nil, "MAIL.example.com.", 25, true},
+		{"tcp://mail.example.com:25", nil, "other.example.com", 25, false},
+		{"https://[::1]:8443/x", nil, "::1", 8443, true},
+		{"snmp://10.0.0.1", []string{"10.0.0.0/8"}, "10.9.9.9", 161, true},
+		{"snmp://10.0.0.1", []string{"10.0.0.0/8:161"}, "10.9.9.9", 162, false},
+		{"h", []string{"*.example.org"}, "a.b.example.org", 1, true},
+		{"h", []string{"*.example.org"}, "example.org", 1, false},
+		{"h", []string{"192.0.2.7"}, "192.0.2.7", 80, true},
+		{"h", []string{"api.example.net:443"}, "api.example.net", 443, true},
+		{"h", []string{"api.example.net:443"}, "api.example.net", 80, false},
+	}
+	for _, tt := range tests {
+		a, err := newAllowList(tt.target, tt.extra)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.check(tt.host, tt.port); (err == nil) != tt.ok {
+			t.Errorf("target %s extra %v: %s:%d allowed=%v, want %v (%v)", tt.target, tt.extra, tt.host, tt.port, err == nil, tt.ok, err)
+		}
+	}
+	for _, bad := range []string{"", "a/b*", "host:99999", "host:x"} {
+		if _, err := newAllowList("t", []string{bad}); err == nil {
+			t.Errorf("allow entry %q accepted", bad)
+		}
+	}
+	_ = net.IPv4len
+}

@@ -1,0 +1,128 @@
+//go:build wasip1
+
+// Command hostile is a test module for the engine: well-behaved check types
+// next to misbehaving ones, so tests can show that one check's misbehaviour
+// fails only what it should.
+package main
+
+import (
+	"os"
+	"strings"
+	"time"
+	"unsafe"
+
+	zappy "github.com/zappy-mon/zappy/sdk/go"
+)
+
+//go:wasmimport zappy op
+func rawOp(check int64, op int32, reqPtr unsafe.Pointer, reqLen int32, dataPtr unsafe.Pointer, dataLen int32) int64
+
+var sink [][]byte
+
+func init() {
+	zappy.Module("hostile", "1.0.0")
+	reg := func(name string, h zappy.Handler, caps ...string) {
+		zappy.Register(zappy.Type{Name: name, Capabilities: caps}, h)
+	}
+	// connect: a well-behaved TCP connect check.
+	reg("connect", func(c *zappy.Check) zappy.Result {
+		conn, err := c.DialTCP(c.Target, nil)
+		if err != nil {
+			return zappy.Down(err)
+		}
+		defer conn.Close()
+		return zappy.Up("connected to " + conn.Remote)
+	}, "tcp")
+	// banner: connect and read a line.
+	reg("banner", func(c *zappy.Check) zappy.Result {
+		conn, err := c.DialTCP(c.Target, nil)
+		if err != nil {
+			return zappy.Down(err)
+		}
+		defer conn.Close()
+		line, err := conn.ReadLine()
+		if err != nil {
+			return zappy.Down(err)
+		}
+		if c.Config.Get("panic").Truthy() {
+			var m map[string]int
+			m["boom"] = 1 // nil map write
+		}
+		return zappy.Up(line).Field("banner", line)
+	}, "tcp")
+	// sleep: waits config.ms through the host timer.
+	reg("sleep", func(c *zappy.Check) zappy.Result {
+		if err := c.Sleep(time.Duration(c.Config.Get("ms").Int()) * time.Millisecond); err != nil {
+			return zappy.Down(err)
+		}
+		return zappy.Up("slept")
+	})
+	// state: counts runs through the kept state.
+	reg("state", func(c *zappy.Check) zappy.Result {
+		n := c.State.Get("n").Int() + 1
+		r := zappy.Up("run").Field("n", n)
+		r.State = map[string]any{"n": n}
+		return r
+	})
+	reg("panic", func(c *zappy.Check) zappy.Result {
+		if c.Config.Get("after_ms").Int() > 0 {
+			c.Sleep(time.Duration(c.Config.Get("after_ms").Int()) * time.Millisecond)
+		}
+		var m map[string]int
+		m["boom"] = 1 // nil map write
+		return zappy.Up("unreachable")
+	})
+	reg("loop", func(c *zappy.Check) zappy.Result {
+		x := 0
+		for {
+			x++
+		}
+	})
+	reg("oom", func(c *zappy.Check) zappy.Result {
+		for {
+			sink = append(sink, make([]byte, 1<<20))
+		}
+	})
+	reg("bigresult", func(c *zappy.Check) zappy.Result {
+		return zappy.Up(strings.Repeat("x", 2<<20))
+	})
+	reg("spam", func(c *zappy.Check) zappy.Result {
+		line := strings.Repeat("spam ", 20) + "\n"
+		for i := 0; i < 20000; i++ {
+			os.Stdout.WriteString(line)
+		}
+		return zappy.Up("spammed")
+	})
+	reg("badptr", func(c *zappy.Check) zappy.Result {
+		rawOp(c.ID, 12, unsafe.Pointer(uintptr(0xfffffff0)), 64, nil, 0)
+		return zappy.Up("host accepted a bad pointer")
+	})
+	// elsewhere: tries to reach a destination other than its target.
+	reg("elsewhere", func(c *zappy.Check) zappy.Result {
+		conn, err := c.DialTCP(c.Config.Get("other").Str(), nil)
+		if err != nil {
+			return zappy.Up("ignoring: " + err.Error())
+		}
+		conn.Close()
+		return zappy.Up("reached elsewhere")
+	}, "tcp")
+	// nocap: uses a primitive its manifest did not ask for.
+	reg("nocap", func(c *zappy.Check) zappy.Result {
+		_, err := c.UDP(c.Target, []byte("x"), zappy.UDPOptions{})
+		return zappy.Up("udp said: " + errString(err))
+	})
+	// ignore: parks forever on its own channel, ignoring the deadline.
+	reg("ignore", func(c *zappy.Check) zappy.Result {
+		<-make(chan struct{})
+		return zappy.Up("unreachable")
+	})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
+}
+
+func main() {}
