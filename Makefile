@@ -1,0 +1,60 @@
+# zappy — see README.md. Every target works on a fresh Debian machine with Go.
+
+GO      ?= go
+PKGS    ?= ./...
+BENCH   ?= .
+COUNT   ?= 1
+# Debian packages the test suite drives: snmpd for SNMP tests, iproute2 for
+# network namespaces, wabt for hand-written WAT guest modules.
+DEBS    := snmpd snmp iproute2 wabt
+BIN     := bin/zappy
+
+.PHONY: all build builtins test test-go deps lint bench fuzz run clean
+
+all: build
+
+## build: the zappy binary in bin/
+build:
+	$(GO) build -o $(BIN) ./cmd/zappy
+
+## builtins: rebuild builtin/zappy-builtin.wasm from builtin/module (go generate)
+builtins:
+	cd builtin && $(GO) generate .
+
+## deps: install the Debian packages the tests need (apt-get update once, as root)
+deps:
+	@missing=""; \
+	for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+## test: the whole suite (installs what it needs first)
+test: deps lint test-go fuzz
+
+test-go:
+	$(GO) test -count=$(COUNT) -timeout 20m $(PKGS)
+
+## lint: gofmt and go vet (and staticcheck when installed)
+lint:
+	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+	$(GO) vet $(PKGS)
+	@if command -v staticcheck >/dev/null; then staticcheck $(PKGS); fi
+
+## fuzz: short fuzzing runs of the parsers (CI runs them briefly)
+fuzz:
+	$(GO) test ./sdk/go/zjson -run '^$$' -fuzz FuzzParse -fuzztime 10s
+
+## bench: benchmarks; figures are recorded in docs/PERFORMANCE.md
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(COUNT) $(PKGS)
+
+## run: install what is needed and run zappy on the example config
+run: build
+	./$(BIN) check -c examples/local.yaml
+
+clean:
+	rm -rf bin

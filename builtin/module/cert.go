@@ -1,0 +1,123 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+
+	zappy "github.com/zappy-mon/zappy/sdk/go"
+)
+
+const certSchema = `{"type":"object","properties":{
+ "warn_days":{"type":"number","description":"degraded when the certificate expires within this many days (default 14)"},
+ "critical_days":{"type":"number","description":"down when it expires within this many days (default 0: only once expired)"},
+ "ssl_fingerprint":{"type":"string","description":"SHA-256 pin of the leaf certificate"},
+ "ignore_ssl_expiry":{"type":["boolean","string","integer"]},
+ "verify_ssl":{"type":["boolean","string","integer"],"description":"false skips chain and hostname verification"},
+ "server_name":{"type":"string","description":"SNI and verification name (default: the address host)"},
+ "starttls":{"enum":["smtp","imap","pop3"],"description":"upgrade a plain-text mail connection before the handshake"}}}`
+
+// checkCert inspects the TLS certificate of any TLS port: validity, chain and
+// hostname (unless pinned or opted out), pin, and days until expiry.
+func checkCert(c *zappy.Check) zappy.Result {
+	o := tlsOptions(c)
+	ignoreExpiry := o.IgnoreExpiry
+	// Expiry is judged below against warn/critical days; the handshake only
+	// refuses what is wrong besides dates, so an expired certificate still
+	// yields its details.
+	o.IgnoreExpiry = true
+	var info *zappy.TLSInfo
+	var err error
+	if proto := strings.ToLower(c.Config.Get("starttls").Str()); proto != "" {
+		info, err = startTLS(c, proto, o)
+	} else {
+		info, err = c.TLS(zappy.HostPort(c.Target, 443), o, 0)
+	}
+	if info == nil || (err != nil && info.Fingerprint == "") {
+		return zappy.Down(err)
+	}
+	leaf := info.JSON.Get("chain").Index(0)
+	res := zappy.Result{Fields: map[string]any{
+		"cert": leaf, "chain": info.JSON.Get("chain"), "days_left": info.DaysLeft, "fingerprint": info.Fingerprint,
+		"version": info.Version, "cipher_suite": info.CipherSuite, "alpn": info.ALPN,
+		"verified": info.Verified, "pinned": info.Pinned, "subject": info.Subject, "issuer": info.Issuer, "not_after": info.NotAfter,
+	}}
+	res = res.Metric("days_left", info.DaysLeft, "").Metric("handshake_ms", info.JSON.Get("handshake_ms").Float(), "ms")
+	if err != nil {
+		return withFields(zappy.Down(err), res)
+	}
+	days := info.DaysLeft
+	left := strconv.FormatFloat(days, 'f', 1, 64) + " days"
+	warn := c.Config.Get("warn_days").Float()
+	if !c.Config.Get("warn_days").Exists() {
+		warn = 14
+	}
+	critical := c.Config.Get("critical_days").Float()
+	subject := leaf.Get("subject").Str()
+	switch {
+	case days < 0 && !ignoreExpiry:
+		return withFields(zappy.DownMsg("certificate "+subject+" expired "+strconv.FormatFloat(-days, 'f', 1, 64)+" days ago ("+info.NotAfter+")"), res)
+	case days < critical && !ignoreExpiry:
+		return withFields(zappy.DownMsg("certificate "+subject+" expires in "+left+" (critical below "+strconv.FormatFloat(critical, 'f', -1, 64)+")"), res)
+	case days < warn && !ignoreExpiry:
+		res.Status = zappy.StatusDegraded
+		res.Message = "certificate " + subject + " expires in " + left + " (warning below " + strconv.FormatFloat(warn, 'f', -1, 64) + ")"
+		return res
+	}
+	how := "verified"
+	if info.Pinned {
+		how = "pin matched"
+	} else if !info.Verified {
+		how = "not verified (verify_ssl: false)"
+	}
+	res.Status = zappy.StatusUp
+	res.Message = "certificate " + subject + " " + how + ", expires in " + left
+	return res
+}
+
+// startTLS speaks just enough of a mail protocol to reach its TLS upgrade.
+func startTLS(c *zappy.Check, proto string, o zappy.TLSOptions) (*zappy.TLSInfo, error) {
+	defaults := map[string]int{"smtp": 25, "imap": 143, "pop3": 110}
+	port, ok := defaults[proto]
+	if !ok {
+		return nil, errorf("starttls %q: want smtp, imap or pop3", proto)
+	}
+	conn, err := c.DialTCP(zappy.HostPort(c.Target, port), nil)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	expectLine := func(prefix string) error {
+		for {
+			line, err := conn.ReadLine()
+			if err != nil {
+				return err
+			}
+			if !strings.HasPrefix(line, prefix) {
+				return &zappy.Error{Code: "protocol", Message: proto + " server said " + quote([]byte(line)) + ", expected " + prefix}
+			}
+			// SMTP multi-line replies continue with "250-".
+			if proto != "smtp" || len(line) < 4 || line[3] != '-' {
+				return nil
+			}
+		}
+	}
+	steps := map[string][][2]string{
+		"smtp": {{"", "220"}, {"EHLO zappy\r\n", "250"}, {"STARTTLS\r\n", "220"}},
+		"imap": {{"", "* OK"}, {"a1 STARTTLS\r\n", "a1 OK"}},
+		"pop3": {{"", "+OK"}, {"STLS\r\n", "+OK"}},
+	}[proto]
+	for _, s := range steps {
+		if s[0] != "" {
+			if err := conn.WriteString(s[0]); err != nil {
+				return nil, err
+			}
+		}
+		if err := expectLine(s[1]); err != nil {
+			return nil, err
+		}
+	}
+	if o.ServerName == "" {
+		o.ServerName = zappy.Host(c.Target)
+	}
+	return conn.StartTLS(o)
+}

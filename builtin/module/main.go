@@ -1,0 +1,74 @@
+// Command module is zappy's built-in check module: ping, tcp, udp, http,
+// quic and cert, written with the guest SDK (sdk/go) exactly as a user's
+// custom check would be. Build it with `make builtins`.
+package main
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zappy-mon/zappy/builtin/internal/version"
+	zappy "github.com/zappy-mon/zappy/sdk/go"
+)
+
+func init() {
+	zappy.Module("builtin", version.Version)
+	zappy.Register(zappy.Type{Name: "ping", Description: "ICMP echo", Schema: pingSchema, Capabilities: []string{"icmp"}}, checkPing)
+	zappy.Register(zappy.Type{Name: "tcp", Description: "TCP connect, optional send and expect", Schema: tcpSchema, Capabilities: []string{"tcp"}}, checkTCP)
+	zappy.Register(zappy.Type{Name: "udp", Description: "UDP send and reply", Schema: udpSchema, Capabilities: []string{"udp"}}, checkUDP)
+	zappy.Register(zappy.Type{Name: "http", Description: "HTTP(S) request", Schema: httpSchema, Capabilities: []string{"http"}}, checkHTTP)
+	zappy.Register(zappy.Type{Name: "quic", Description: "HTTP/3 request over QUIC", Schema: httpSchema, Capabilities: []string{"http3"}}, checkQUIC)
+	zappy.Register(zappy.Type{Name: "cert", Description: "TLS certificate validity, expiry and pinning", Schema: certSchema, Capabilities: []string{"tls", "tcp"}}, checkCert)
+}
+
+func main() {}
+
+// payload decodes the `send` field per `content_type` (text, hex, base64) as
+// APMonitor does: hex ignores spaces and colons.
+func payload(c *zappy.Check) ([]byte, error) {
+	send := c.Config.Get("send").Str()
+	switch ct := strings.ToLower(c.Config.Get("content_type").StrOr("text")); ct {
+	case "", "text":
+		return []byte(send), nil
+	case "hex":
+		clean := strings.NewReplacer(" ", "", ":", "", "\n", "", "\t", "").Replace(send)
+		b, err := hex.DecodeString(clean)
+		if err != nil {
+			return nil, errorf("send is not valid hex: %v", err)
+		}
+		return b, nil
+	case "base64":
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(send))
+		if err != nil {
+			return nil, errorf("send is not valid base64: %v", err)
+		}
+		return b, nil
+	default:
+		return nil, errorf("content_type %q: want text, hex or base64", ct)
+	}
+}
+
+func errorf(format string, args ...any) error {
+	return &zappy.Error{Code: "invalid", Message: fmt.Sprintf(format, args...)}
+}
+
+// quote shows received bytes to an operator: printable text as is (up to
+// 120 characters), anything else escaped.
+func quote(b []byte) string {
+	s := string(b)
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func fmtMS(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) + " ms" }
+
+// truthy reads APMonitor's boolean spellings with a default.
+func truthy(c *zappy.Check, key string, def bool) bool { return c.Config.Get(key).BoolOr(def) }

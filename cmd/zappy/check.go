@@ -1,0 +1,223 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/zappy-mon/zappy/builtin"
+	"github.com/zappy-mon/zappy/config"
+	"github.com/zappy-mon/zappy/runtime/check"
+	"github.com/zappy-mon/zappy/runtime/engine"
+	"github.com/zappy-mon/zappy/runtime/runner"
+)
+
+type checkFlags struct {
+	config     string
+	typ        string
+	address    string
+	name       string
+	expect     string
+	asserts    []string
+	degradedIf []string
+	sets       []string
+	module     string
+	timeout    time.Duration
+	retries    int
+	json       bool
+}
+
+func checkCommand(g *globalFlags) *cobra.Command {
+	f := &checkFlags{}
+	cmd := &cobra.Command{
+		Use:   "check [--type TYPE --address ADDR | -c CONFIG [NAME...]]",
+		Short: "Run checks once and print their results",
+		Long: `Run one ad-hoc check (--type and --address) or the monitors of a config file
+(-c, optionally only the named ones), print one line (or one JSON object with
+--json) per check, and exit with the worst status: 0 up, 1 degraded, 2 down,
+3 error (the Nagios plugin convention).`,
+		Example: `  zappy check --type http --address https://example.com --assert 'code == 200'
+  zappy check --type tcp --address tcp://mail:25 --expect 220
+  zappy check --module smtp-check.wasm --type smtp --address tcp://mail:25 --set starttls=true
+  zappy check -c site.yaml web-frontend --json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCheck(cmd, g, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.config, "config", "c", "", "run the monitors of this config file")
+	fl.StringVarP(&f.typ, "type", "t", "", "check type of an ad-hoc check (ping, tcp, udp, http, quic, cert, or a type of --module)")
+	fl.StringVarP(&f.address, "address", "a", "", "address of an ad-hoc check, as in a monitor's address field")
+	fl.StringVar(&f.name, "name", "", "name of an ad-hoc check (default \"TYPE ADDRESS\")")
+	fl.StringVar(&f.expect, "expect", "", "set the check's expect field")
+	fl.StringArrayVar(&f.asserts, "assert", nil, "expr assertion on the result's fields (repeatable)")
+	fl.StringArrayVar(&f.degradedIf, "degraded-if", nil, "expr condition that makes an up result degraded (repeatable)")
+	fl.StringArrayVar(&f.sets, "set", nil, "set a monitor field, KEY=VALUE with VALUE read as YAML (repeatable)")
+	fl.StringVar(&f.module, "module", "", "custom check module (.wasm) providing --type")
+	fl.DurationVar(&f.timeout, "timeout", 0, "bound of one attempt (default: max_try_secs, 20s)")
+	fl.IntVar(&f.retries, "retries", 1, "attempts of an ad-hoc check (config monitors use max_retries)")
+	fl.BoolVar(&f.json, "json", false, "print one JSON object per check")
+	return cmd
+}
+
+func runCheck(cmd *cobra.Command, g *globalFlags, f *checkFlags, args []string) error {
+	ctx := cmd.Context()
+	monitors, err := checkMonitors(f, args)
+	if err != nil {
+		return err
+	}
+	log := g.logger(cmd.ErrOrStderr())
+	e, err := engine.New(engine.Options{CacheDir: g.cacheDir, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer e.Close(ctx)
+	r, err := runner.New(ctx, e, log)
+	if err != nil {
+		return err
+	}
+	checks := make([]*runner.Check, 0, len(monitors))
+	var problems config.Errors
+	for _, m := range monitors {
+		c, err := r.Prepare(ctx, m)
+		if err != nil {
+			if ce, ok := err.(*config.Error); ok {
+				problems = append(problems, ce)
+				continue
+			}
+			return err
+		}
+		checks = append(checks, c)
+	}
+	if len(problems) > 0 {
+		return problems
+	}
+	results := make([]check.Result, len(checks))
+	done := make(chan struct{})
+	for i, c := range checks {
+		go func() {
+			results[i] = c.Run(ctx, nil)
+			done <- struct{}{}
+		}()
+	}
+	for range checks {
+		<-done
+	}
+	worst := 0
+	for _, res := range results {
+		if err := printResult(cmd.OutOrStdout(), res, f.json); err != nil {
+			return err
+		}
+		worst = max(worst, res.Status.ExitCode())
+	}
+	if worst != 0 {
+		return exitError{worst}
+	}
+	return nil
+}
+
+// checkMonitors builds the monitors to run from the flags.
+func checkMonitors(f *checkFlags, args []string) ([]*config.Monitor, error) {
+	if f.config != "" {
+		if f.typ != "" || f.address != "" {
+			return nil, fmt.Errorf("use either -c CONFIG or --type/--address, not both")
+		}
+		cfg, err := config.Load(f.config)
+		if err != nil {
+			return nil, err
+		}
+		if len(args) == 0 {
+			return cfg.Monitors, nil
+		}
+		byName := map[string]*config.Monitor{}
+		for _, m := range cfg.Monitors {
+			byName[m.Name] = m
+		}
+		var out []*config.Monitor
+		for _, name := range args {
+			m, ok := byName[name]
+			if !ok {
+				return nil, fmt.Errorf("%s has no monitor named %q", f.config, name)
+			}
+			if f.timeout > 0 {
+				m.MaxTry = f.timeout
+			}
+			out = append(out, m)
+		}
+		return out, nil
+	}
+	if len(args) > 0 {
+		return nil, fmt.Errorf("monitor names (%s) need -c CONFIG", strings.Join(args, ", "))
+	}
+	if f.typ == "" || f.address == "" {
+		return nil, fmt.Errorf("give --type and --address for an ad-hoc check, or -c CONFIG")
+	}
+	fields := map[string]any{}
+	for _, s := range f.sets {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--set %q: want KEY=VALUE", s)
+		}
+		var val any
+		if err := yaml.Unmarshal([]byte(v), &val); err != nil || val == nil {
+			val = v
+		}
+		fields[k] = val
+	}
+	if f.expect != "" {
+		fields["expect"] = f.expect
+	}
+	if f.name != "" {
+		fields["name"] = f.name
+	}
+	if f.module != "" {
+		fields["module"] = f.module
+	}
+	m, err := config.AdHoc(f.typ, f.address, fields, f.asserts, f.degradedIf, f.timeout, f.retries)
+	if err != nil {
+		return nil, err
+	}
+	return []*config.Monitor{m}, nil
+}
+
+// jsonResult is the --json shape of a result.
+type jsonResult struct {
+	Name      string         `json:"name"`
+	Type      string         `json:"type"`
+	Target    string         `json:"target"`
+	Status    check.Status   `json:"status"`
+	Class     check.Class    `json:"class"`
+	Message   string         `json:"message"`
+	LatencyMS float64        `json:"latency_ms"`
+	Attempts  int            `json:"attempts"`
+	Started   time.Time      `json:"started"`
+	Metrics   []check.Metric `json:"metrics"`
+	Fields    map[string]any `json:"fields"`
+}
+
+func printResult(w io.Writer, r check.Result, asJSON bool) error {
+	if !asJSON {
+		_, err := fmt.Fprintln(w, r.Summary())
+		return err
+	}
+	out := jsonResult{r.Name, r.Type, r.Target, r.Status, r.Class, r.Message, r.LatencyMS, r.Attempts, r.Started, r.Metrics, r.Fields}
+	if out.Metrics == nil {
+		out.Metrics = []check.Metric{}
+	}
+	if out.Fields == nil {
+		out.Fields = map[string]any{}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}
+
+func builtinVersion() string { return builtin.Version() }
