@@ -5,8 +5,8 @@ PKGS    ?= ./...
 BENCH   ?= .
 COUNT   ?= 1
 # Debian packages the test suite drives: snmpd for SNMP tests, iproute2 for
-# network namespaces, wabt for hand-written WAT guest modules.
-DEBS    := snmpd snmp iproute2 wabt
+# network namespaces, clang/lld/wasi-libc for the C guest module.
+DEBS    := snmpd snmp iproute2 clang lld wasi-libc
 BIN     := bin/zappy
 
 .PHONY: all build builtins test test-go deps lint bench fuzz run clean

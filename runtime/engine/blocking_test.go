@@ -1,0 +1,144 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zappy-mon/zappy/runtime/check"
+)
+
+var (
+	cOnce sync.Once
+	cWasm []byte
+	cErr  error
+)
+
+// buildC compiles testdata/guests/c/blocking.c with clang for wasm32-wasi
+// (Debian: clang lld wasi-libc).
+func buildC(t *testing.T) []byte {
+	t.Helper()
+	cOnce.Do(func() {
+		clang, err := exec.LookPath("clang")
+		if err != nil {
+			cErr = err
+			return
+		}
+		out := filepath.Join(guestDir, "blocking-c.wasm")
+		cmd := exec.Command(clang, "--target=wasm32-wasi", "-O2", "-mexec-model=reactor", "-Wl,--strip-all",
+			"-o", out, "testdata/guests/c/blocking.c")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			cErr = &buildError{err, string(b)}
+			return
+		}
+		cWasm, cErr = os.ReadFile(out)
+	})
+	if cErr != nil {
+		if _, ok := cErr.(*exec.Error); ok {
+			t.Skipf("clang not installed (Debian: apt-get install clang lld wasi-libc): %v", cErr)
+		}
+		t.Fatal(cErr)
+	}
+	return cWasm
+}
+
+type buildError struct {
+	err error
+	out string
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+// TestBlockingC runs a blocking-mode module written in C: each check gets a
+// pooled instance and waits for operations with zappy.await.
+func TestBlockingC(t *testing.T) {
+	e, _ := testEngine(t)
+	m, err := e.Load(context.Background(), "c-blocking", buildC(t), Policy{MemoryLimitPages: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Manifest().Mode != modeBlocking {
+		t.Fatalf("mode %q", m.Manifest().Mode)
+	}
+	addr := listener(t, "", 0)
+	tests := []struct {
+		name    string
+		req     check.Request
+		status  check.Status
+		message string
+	}{
+		{"hello", check.Request{Type: "hello"}, check.Up, "hello from C"},
+		{"connect", check.Request{Type: "connect", Target: "tcp://" + addr}, check.Up, addr},
+		{"connect refused", check.Request{Type: "connect", Target: "tcp://127.0.0.1:1"}, check.Down, "connection refused"},
+		{"endless loop", check.Request{Type: "loop", Timeout: 200 * time.Millisecond}, check.Error, "did not finish within its timeout"},
+		{"bad pointer", check.Request{Type: "badptr"}, check.Error, "invalid pointer or length to zappy.op"},
+		{"memory past the cap", check.Request{Type: "grow"}, check.Error, "memory cap was reached"},
+		{"no result", check.Request{Type: "nodone"}, check.Error, "without reporting a result"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.req.Name = tt.name
+			if tt.req.Timeout == 0 {
+				tt.req.Timeout = 2 * time.Second
+			}
+			res := m.Run(context.Background(), tt.req)
+			t.Logf("%s %q", res.Status, res.Message)
+			if res.Status != tt.status || !strings.Contains(res.Message, tt.message) {
+				t.Fatalf("got %s %q, want %s containing %q", res.Status, res.Message, tt.status, tt.message)
+			}
+		})
+	}
+	// Many checks at once: each takes its own pooled instance.
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := m.Run(context.Background(), check.Request{Name: "c", Type: "connect", Target: "tcp://" + addr, Timeout: 5 * time.Second}); r.Status != check.Up {
+				t.Errorf("%s %q", r.Status, r.Message)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestBlockingGo runs the Go SDK in blocking mode (-tags zappy_blocking,
+// what TinyGo builds use).
+func TestBlockingGo(t *testing.T) {
+	e, _ := testEngine(t)
+	m, err := e.Load(context.Background(), "hostile-blocking", buildGuest(t, "hostile", "zappy_blocking"), Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Manifest().Mode != modeBlocking {
+		t.Fatalf("mode %q", m.Manifest().Mode)
+	}
+	addr := listener(t, "220 blocking", 0)
+	tests := []struct {
+		req     check.Request
+		status  check.Status
+		message string
+	}{
+		{check.Request{Type: "banner", Target: "tcp://" + addr}, check.Up, "220 blocking"},
+		{check.Request{Type: "sleep", Config: cfg("ms", 10)}, check.Up, "slept"},
+		{check.Request{Type: "panic"}, check.Error, "check panicked"},
+		{check.Request{Type: "badptr"}, check.Error, "invalid pointer"},
+		{check.Request{Type: "loop", Timeout: 200 * time.Millisecond}, check.Error, "did not finish within its timeout"},
+		{check.Request{Type: "banner", Target: "tcp://" + addr}, check.Up, "220 blocking"},
+	}
+	for _, tt := range tests {
+		tt.req.Name = tt.req.Type
+		if tt.req.Timeout == 0 {
+			tt.req.Timeout = 2 * time.Second
+		}
+		res := m.Run(context.Background(), tt.req)
+		if res.Status != tt.status || !strings.Contains(res.Message, tt.message) {
+			t.Fatalf("%s: got %s %q, want %s containing %q", tt.req.Type, res.Status, res.Message, tt.status, tt.message)
+		}
+	}
+}
