@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -147,11 +148,13 @@ func (p *parser) parse(data []byte) *Config {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		line := 0
-		msg := err.Error()
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			line, msg = yamlErrorLine(msg)
+		if errors.Is(err, io.EOF) {
+			p.fail(0, "", "", "the file is empty")
+			return nil
+		}
+		line, msg := yamlErrorLine(err.Error())
+		if l := syntaxErrorLine(data, msg); l > 0 {
+			line = l
 		}
 		p.fail(line, "", "", "%s", msg)
 		return nil
@@ -199,6 +202,26 @@ func (p *parser) parse(data []byte) *Config {
 		cfg.Monitors = append(cfg.Monitors, m)
 	}
 	return cfg
+}
+
+// syntaxErrorLine finds where a syntax error really is: yaml.v3 reports the
+// line where the enclosing collection began, so the first prefix of the
+// document that fails with the same message marks the offending line.
+func syntaxErrorLine(data []byte, msg string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	var prefix []byte
+	for i, l := range lines {
+		prefix = append(prefix, l...)
+		var n yaml.Node
+		err := yaml.NewDecoder(bytes.NewReader(prefix)).Decode(&n)
+		if err == nil || errors.Is(err, io.EOF) {
+			continue
+		}
+		if _, m := yamlErrorLine(err.Error()); m == msg {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // yamlErrorLine pulls "line N" out of a yaml.v3 syntax error.
@@ -423,9 +446,16 @@ func AdHoc(typ, address string, fields map[string]any, asserts, degradedIf []str
 	}
 	cfg, err := Parse("command line", data)
 	if err != nil {
+		// Lines of the YAML built here mean nothing to the user.
+		if errs, ok := err.(Errors); ok {
+			for _, e := range errs {
+				e.Line = 0
+			}
+		}
 		return nil, err
 	}
 	m := cfg.Monitors[0]
+	m.Line, m.Lines = 0, map[string]int{}
 	if timeout > 0 {
 		m.MaxTry = timeout // sub-second precision from the flag
 	}
