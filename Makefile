@@ -53,9 +53,12 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(COUNT) $(PKGS)
 
-## run: install what is needed and run zappy on the example config
+## run: build zappy, start the demo services on 127.0.0.1 and check them
 run: build
-	./$(BIN) check -c examples/local.yaml
+	@$(GO) build -o bin/zappy-demo ./examples/demo
+	@./bin/zappy-demo & pid=$$!; sleep 1; \
+	./$(BIN) check -c examples/demo.yaml; status=$$?; \
+	kill $$pid; echo "zappy exit status $$status (0 up, 1 degraded, 2 down, 3 error)"
 
 clean:
 	rm -rf bin

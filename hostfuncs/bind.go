@@ -9,13 +9,18 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/zappy-mon/zappy/sdk/go/zjson"
 )
 
-// This file binds the primitives to the ABI: one table of operations, each
-// decoding its JSON request into the primitive's request struct, applying the
-// sandbox (allow-list, caps, handles) through Env, calling the plain Go API and
-// returning its typed response. The runtime turns the response into the JSON
-// the guest reads (EncodeResult). Operation numbers are fixed by sdk/ABI.md.
+// This file binds the primitives to the ABI: one table of operations. Each
+// operation first prepares, synchronously on the goroutine that serves the
+// guest: it decodes its JSON request into the primitive's request struct and
+// applies the sandbox (allow-list, caps, handles) through Env. What remains
+// is the I/O, which the runtime runs on a goroutine of its own; keeping
+// decoding out of that goroutine keeps its stack small while it waits, which
+// matters with thousands of checks in flight. Operation numbers are fixed by
+// sdk/ABI.md.
 
 // Env is what an operation needs from the runtime for the check it serves.
 type Env interface {
@@ -28,32 +33,38 @@ type Env interface {
 	MaxBytes() int64
 }
 
+// Exec performs a prepared operation's I/O. resp is encoded with
+// EncodeResult; out is the raw payload handed to the guest.
+type Exec func(ctx context.Context) (resp any, out []byte, err error)
+
 // Op is one operation of the ABI.
 type Op struct {
 	ID         int32
 	Name       string
 	Capability string // "" for operations every module may use
-	// Sync operations complete inline during the guest's call (they never
-	// block on the network), so the guest gets the result at once.
+	// Sync operations never wait on the network: the runtime runs Exec
+	// inline and the guest gets the result at once.
 	Sync bool
-	Do   func(ctx context.Context, env Env, req, data []byte) (resp any, out []byte, err error)
+	// Prepare decodes and checks a request. An error is the operation's
+	// result (a refusal), delivered without running anything.
+	Prepare func(env Env, req, data []byte) (Exec, error)
 }
 
 // Ops is the operation table of ABI v1, indexed by operation number.
 var Ops = func() []*Op {
 	ops := []*Op{
-		{ID: 1, Name: "tcp.connect", Capability: "tcp", Do: opTCPConnect},
-		{ID: 2, Name: "tcp.write", Capability: "tcp", Do: opTCPWrite},
-		{ID: 3, Name: "tcp.read", Capability: "tcp", Do: opTCPRead},
-		{ID: 4, Name: "tcp.starttls", Capability: "tcp", Do: opTCPStartTLS},
-		{ID: 5, Name: "tcp.close", Capability: "tcp", Sync: true, Do: opTCPClose},
-		{ID: 6, Name: "udp.exchange", Capability: "udp", Do: opUDP},
-		{ID: 7, Name: "http.request", Capability: "http", Do: opHTTP(HTTP)},
-		{ID: 8, Name: "http3.request", Capability: "http3", Do: opHTTP(HTTP3)},
-		{ID: 9, Name: "tls.probe", Capability: "tls", Do: opTLS},
-		{ID: 10, Name: "icmp.ping", Capability: "icmp", Do: opPing},
-		{ID: 11, Name: "snmp.request", Capability: "snmp", Do: opSNMP},
-		{ID: 12, Name: "sleep", Do: opSleep},
+		{ID: 1, Name: "tcp.connect", Capability: "tcp", Prepare: prepTCPConnect},
+		{ID: 2, Name: "tcp.write", Capability: "tcp", Prepare: prepTCPWrite},
+		{ID: 3, Name: "tcp.read", Capability: "tcp", Prepare: prepTCPRead},
+		{ID: 4, Name: "tcp.starttls", Capability: "tcp", Prepare: prepTCPStartTLS},
+		{ID: 5, Name: "tcp.close", Capability: "tcp", Sync: true, Prepare: prepTCPClose},
+		{ID: 6, Name: "udp.exchange", Capability: "udp", Prepare: prepUDP},
+		{ID: 7, Name: "http.request", Capability: "http", Prepare: prepHTTP(HTTP)},
+		{ID: 8, Name: "http3.request", Capability: "http3", Prepare: prepHTTP(HTTP3)},
+		{ID: 9, Name: "tls.probe", Capability: "tls", Prepare: prepTLS},
+		{ID: 10, Name: "icmp.ping", Capability: "icmp", Prepare: prepPing},
+		{ID: 11, Name: "snmp.request", Capability: "snmp", Prepare: prepSNMP},
+		{ID: 12, Name: "sleep", Prepare: prepSleep},
 	}
 	table := make([]*Op, len(ops)+1)
 	for _, op := range ops {
@@ -72,34 +83,37 @@ func LookupOp(id int32) *Op {
 
 // EncodeResult renders an operation's outcome as the JSON object the guest
 // reads: the response's fields, plus "error": {"code", "message"} on failure.
-// A response of nil with an error gives just the error.
+// Responses that implement zjson.Marshaler write themselves (the hot TCP
+// path); others go through encoding/json.
 func EncodeResult(resp any, err error) []byte {
-	var body []byte
-	if resp != nil {
+	var w zjson.Writer
+	w.Grow(160)
+	switch r := resp.(type) {
+	case nil:
+		w.ObjectStart()
+	case zjson.Marshaler:
+		r.MarshalZJSON(&w)
+		w.Reopen()
+	default:
 		b, merr := json.Marshal(resp)
-		if merr == nil && len(b) >= 2 && b[0] == '{' {
-			body = b
+		if merr != nil || len(b) < 2 || b[0] != '{' {
+			w.ObjectStart()
+		} else {
+			w.RawObjectPrefix(b)
 		}
 	}
-	if err == nil {
-		if body == nil {
-			return []byte("{}")
-		}
-		return body
+	if err != nil {
+		ze := Wrap(err, "")
+		w.Key("error")
+		w.ObjectStart()
+		w.Key("code")
+		w.String(string(ze.Code))
+		w.Key("message")
+		w.String(ze.Message)
+		w.ObjectEnd()
 	}
-	ze := Wrap(err, "")
-	eb, _ := json.Marshal(struct {
-		Code    Code   `json:"code"`
-		Message string `json:"message"`
-	}{ze.Code, ze.Message})
-	if body == nil || len(body) == 2 {
-		return append(append([]byte(`{"error":`), eb...), '}')
-	}
-	out := make([]byte, 0, len(body)+len(eb)+10)
-	out = append(out, body[:len(body)-1]...)
-	out = append(out, `,"error":`...)
-	out = append(out, eb...)
-	return append(out, '}')
+	w.ObjectEnd()
+	return w.Bytes()
 }
 
 func decode(req []byte, v any) error {
@@ -110,6 +124,21 @@ func decode(req []byte, v any) error {
 		return Errorf(CodeInvalid, "request is not valid JSON for this operation: %v", err)
 	}
 	return nil
+}
+
+// parse reads a request with zjson, for the operations on the hot path.
+func parse(req []byte) (zjson.Value, error) {
+	if len(req) == 0 {
+		return zjson.Value{}, nil
+	}
+	v, err := zjson.Parse(req)
+	if err != nil || (v.Kind() != zjson.Object && !v.IsNull()) {
+		if err == nil {
+			err = Errorf(CodeInvalid, "request is not a JSON object")
+		}
+		return zjson.Value{}, Errorf(CodeInvalid, "request is not valid JSON for this operation: %v", err)
+	}
+	return v, nil
 }
 
 // allowHostPort checks a "host:port" destination against the allow-list.
@@ -203,172 +232,277 @@ func (h *Handles) CloseAll() {
 	}
 }
 
-type handleRequest struct {
-	Handle int64 `json:"handle"`
+// tlsOptions reads TLS options from a request member.
+func tlsOptions(v zjson.Value) *TLSOptions {
+	if v.Kind() != zjson.Object {
+		return nil
+	}
+	o := &TLSOptions{
+		ServerName:   v.Get("server_name").Str(),
+		Fingerprint:  v.Get("fingerprint").Str(),
+		Insecure:     v.Get("insecure").Truthy(),
+		IgnoreExpiry: v.Get("ignore_expiry").Truthy(),
+		ALPN:         v.Get("alpn").Strings(),
+		RootCAsPEM:   v.Get("root_cas_pem").Str(),
+		MinVersion:   v.Get("min_version").Str(),
+	}
+	return o
 }
 
-func opTCPConnect(ctx context.Context, env Env, req, _ []byte) (any, []byte, error) {
-	var r TCPConnectRequest
-	if err := decode(req, &r); err != nil {
-		return nil, nil, err
+// connectResponse is tcp.connect's result: the connection and its handle.
+type connectResponse struct {
+	TCPConnectResponse
+	Handle int64 `json:"handle,omitempty"`
+}
+
+// MarshalZJSON writes the response without reflection.
+func (r connectResponse) MarshalZJSON(w *zjson.Writer) {
+	w.ObjectStart()
+	if r.Handle != 0 {
+		w.Key("handle")
+		w.Int(r.Handle)
 	}
+	w.Key("remote")
+	w.String(r.Remote)
+	w.Key("local")
+	w.String(r.Local)
+	w.Key("connect_ms")
+	w.Float(r.ConnectMS)
+	if r.TLS != nil {
+		w.Key("tls")
+		b, _ := json.Marshal(r.TLS)
+		w.Raw(b)
+	}
+	w.ObjectEnd()
+}
+
+func prepTCPConnect(env Env, req, _ []byte) (Exec, error) {
+	v, err := parse(req)
+	if err != nil {
+		return nil, err
+	}
+	r := TCPConnectRequest{
+		Address:   v.Get("address").Str(),
+		TimeoutMS: int(v.Get("timeout_ms").Int()),
+		TLS:       tlsOptions(v.Get("tls")),
+	}
+	// close makes a connect-only probe: the connection is closed as soon
+	// as it is established and no handle is returned.
+	closeAfter := v.Get("close").Truthy()
 	if err := allowHostPort(env, r.Address); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	conn, resp, err := TCPConnect(ctx, r)
+	return func(ctx context.Context) (any, []byte, error) {
+		conn, resp, err := TCPConnect(ctx, r)
+		if err != nil {
+			return connectResponse{TCPConnectResponse: resp}, nil, err
+		}
+		if closeAfter {
+			conn.Close()
+			return connectResponse{TCPConnectResponse: resp}, nil, nil
+		}
+		id, err := env.Handles().Add(conn)
+		if err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+		return connectResponse{resp, id}, nil, nil
+	}, nil
+}
+
+// handleOf finds the TCP connection a request names.
+func handleOf(env Env, v zjson.Value) (*TCPConn, error) {
+	return env.Handles().TCP(v.Get("handle").Int())
+}
+
+// MarshalZJSON writes the response without reflection.
+func (r TCPWriteResponse) MarshalZJSON(w *zjson.Writer) {
+	w.ObjectStart()
+	w.Key("n")
+	w.Int(int64(r.N))
+	w.Key("write_ms")
+	w.Float(r.WriteMS)
+	w.ObjectEnd()
+}
+
+func prepTCPWrite(env Env, req, data []byte) (Exec, error) {
+	v, err := parse(req)
 	if err != nil {
+		return nil, err
+	}
+	conn, err := handleOf(env, v)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (any, []byte, error) {
+		resp, err := conn.Write(ctx, data)
 		return resp, nil, err
-	}
-	id, err := env.Handles().Add(conn)
-	if err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
-	return struct {
-		TCPConnectResponse
-		Handle int64 `json:"handle"`
-	}{resp, id}, nil, nil
+	}, nil
 }
 
-func opTCPWrite(ctx context.Context, env Env, req, data []byte) (any, []byte, error) {
-	var r handleRequest
-	if err := decode(req, &r); err != nil {
-		return nil, nil, err
-	}
-	conn, err := env.Handles().TCP(r.Handle)
-	if err != nil {
-		return nil, nil, err
-	}
-	resp, err := conn.Write(ctx, data)
-	return resp, nil, err
+// MarshalZJSON writes the response without reflection.
+func (r TCPReadResponse) MarshalZJSON(w *zjson.Writer) {
+	w.ObjectStart()
+	w.Key("n")
+	w.Int(int64(r.N))
+	w.Key("eof")
+	w.Bool(r.EOF)
+	w.Key("timed_out")
+	w.Bool(r.TimedOut)
+	w.Key("truncated")
+	w.Bool(r.Truncated)
+	w.Key("read_ms")
+	w.Float(r.ReadMS)
+	w.ObjectEnd()
 }
 
-func opTCPRead(ctx context.Context, env Env, req, _ []byte) (any, []byte, error) {
-	var r struct {
-		handleRequest
-		TCPReadRequest
-	}
-	if err := decode(req, &r); err != nil {
-		return nil, nil, err
-	}
-	conn, err := env.Handles().TCP(r.Handle)
+func prepTCPRead(env Env, req, _ []byte) (Exec, error) {
+	v, err := parse(req)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	conn, err := handleOf(env, v)
+	if err != nil {
+		return nil, err
+	}
+	r := TCPReadRequest{
+		Mode:      v.Get("mode").Str(),
+		N:         int(v.Get("n").Int()),
+		Delim:     v.Get("delim").Str(),
+		MaxBytes:  int(v.Get("max_bytes").Int()),
+		TimeoutMS: int(v.Get("timeout_ms").Int()),
 	}
 	if r.MaxBytes <= 0 {
 		r.MaxBytes = defaultReadCap
 	}
 	r.MaxBytes = int(clamp(int64(r.MaxBytes), env.MaxBytes()))
-	data, resp, err := conn.Read(ctx, r.TCPReadRequest)
-	return resp, data, err
+	return func(ctx context.Context) (any, []byte, error) {
+		data, resp, err := conn.Read(ctx, r)
+		return resp, data, err
+	}, nil
 }
 
-func opTCPStartTLS(ctx context.Context, env Env, req, _ []byte) (any, []byte, error) {
+func prepTCPStartTLS(env Env, req, _ []byte) (Exec, error) {
 	var r struct {
-		handleRequest
-		TLS TLSOptions `json:"tls"`
+		Handle int64      `json:"handle"`
+		TLS    TLSOptions `json:"tls"`
 	}
 	if err := decode(req, &r); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	conn, err := env.Handles().TCP(r.Handle)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	info, err := conn.StartTLS(ctx, r.TLS)
-	return struct {
-		TLS TLSInfo `json:"tls"`
-	}{info}, nil, err
+	return func(ctx context.Context) (any, []byte, error) {
+		info, err := conn.StartTLS(ctx, r.TLS)
+		return struct {
+			TLS TLSInfo `json:"tls"`
+		}{info}, nil, err
+	}, nil
 }
 
-func opTCPClose(_ context.Context, env Env, req, _ []byte) (any, []byte, error) {
-	var r handleRequest
-	if err := decode(req, &r); err != nil {
-		return nil, nil, err
+func prepTCPClose(env Env, req, _ []byte) (Exec, error) {
+	v, err := parse(req)
+	if err != nil {
+		return nil, err
 	}
-	return nil, nil, env.Handles().Close(r.Handle)
+	id := v.Get("handle").Int()
+	return func(context.Context) (any, []byte, error) {
+		return nil, nil, env.Handles().Close(id)
+	}, nil
 }
 
-func opUDP(ctx context.Context, env Env, req, data []byte) (any, []byte, error) {
+func prepUDP(env Env, req, data []byte) (Exec, error) {
 	var r UDPRequest
 	if err := decode(req, &r); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := allowHostPort(env, r.Address); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if r.MaxBytes <= 0 {
 		r.MaxBytes = defaultReadCap
 	}
 	r.MaxBytes = int(clamp(int64(r.MaxBytes), env.MaxBytes()))
-	reply, resp, err := UDPExchange(ctx, r, data)
-	return resp, reply, err
+	return func(ctx context.Context) (any, []byte, error) {
+		reply, resp, err := UDPExchange(ctx, r, data)
+		return resp, reply, err
+	}, nil
 }
 
-func opHTTP(fn func(context.Context, HTTPRequest, []byte) (HTTPResponse, []byte, error)) func(context.Context, Env, []byte, []byte) (any, []byte, error) {
-	return func(ctx context.Context, env Env, req, data []byte) (any, []byte, error) {
+func prepHTTP(fn func(context.Context, HTTPRequest, []byte) (HTTPResponse, []byte, error)) func(Env, []byte, []byte) (Exec, error) {
+	return func(env Env, req, data []byte) (Exec, error) {
 		var r HTTPRequest
 		if err := decode(req, &r); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		u, err := url.Parse(r.URL)
 		if err != nil || u.Host == "" {
-			return nil, nil, Errorf(CodeInvalid, "url %q: want scheme://host[:port]/path", r.URL)
+			return nil, Errorf(CodeInvalid, "url %q: want scheme://host[:port]/path", r.URL)
 		}
 		port, _ := strconv.Atoi(u.Port())
 		if port == 0 {
 			port = map[string]int{"http": 80, "https": 443}[u.Scheme]
 		}
 		if err := allow(env, u.Hostname(), port); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if r.MaxBodyBytes <= 0 {
 			r.MaxBodyBytes = defaultBodyCap
 		}
 		r.MaxBodyBytes = int(clamp(int64(r.MaxBodyBytes), env.MaxBytes()))
-		resp, body, err := fn(ctx, r, data)
-		return resp, body, err
+		return func(ctx context.Context) (any, []byte, error) {
+			resp, body, err := fn(ctx, r, data)
+			return resp, body, err
+		}, nil
 	}
 }
 
-func opTLS(ctx context.Context, env Env, req, _ []byte) (any, []byte, error) {
+func prepTLS(env Env, req, _ []byte) (Exec, error) {
 	var r TLSRequest
 	if err := decode(req, &r); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := allowHostPort(env, r.Address); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	info, err := TLSProbe(ctx, r)
-	if info.Version == "" && len(info.Chain) == 0 {
-		return nil, nil, err
-	}
-	return info, nil, err
+	return func(ctx context.Context) (any, []byte, error) {
+		info, err := TLSProbe(ctx, r)
+		if info.Version == "" && len(info.Chain) == 0 {
+			return nil, nil, err
+		}
+		return info, nil, err
+	}, nil
 }
 
-func opPing(ctx context.Context, env Env, req, _ []byte) (any, []byte, error) {
+func prepPing(env Env, req, _ []byte) (Exec, error) {
 	var r PingRequest
 	if err := decode(req, &r); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := allow(env, r.Address, 0); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	resp, err := Ping(ctx, r)
-	return resp, nil, err
+	return func(ctx context.Context) (any, []byte, error) {
+		resp, err := Ping(ctx, r)
+		return resp, nil, err
+	}, nil
 }
 
-func opSNMP(ctx context.Context, env Env, req, _ []byte) (any, []byte, error) {
+func prepSNMP(env Env, req, _ []byte) (Exec, error) {
 	var r SNMPRequest
 	if err := decode(req, &r); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	host, port := splitSNMPAddress(r.Address)
 	if err := allow(env, host, port); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	resp, err := SNMP(ctx, r)
-	return resp, nil, err
+	return func(ctx context.Context) (any, []byte, error) {
+		resp, err := SNMP(ctx, r)
+		return resp, nil, err
+	}, nil
 }
 
 // splitSNMPAddress extracts host and port (default 161) from the forms the
@@ -384,21 +518,22 @@ func splitSNMPAddress(a string) (string, int) {
 	return a, 161
 }
 
-func opSleep(ctx context.Context, _ Env, req, _ []byte) (any, []byte, error) {
-	var r struct {
-		MS int64 `json:"ms"`
+func prepSleep(_ Env, req, _ []byte) (Exec, error) {
+	v, err := parse(req)
+	if err != nil {
+		return nil, err
 	}
-	if err := decode(req, &r); err != nil {
-		return nil, nil, err
-	}
-	t := time.NewTimer(time.Duration(r.MS) * time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil, nil, nil
-	case <-ctx.Done():
-		return nil, nil, Wrap(ctx.Err(), "sleep")
-	}
+	d := time.Duration(v.Get("ms").Int()) * time.Millisecond
+	return func(ctx context.Context) (any, []byte, error) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil, nil, nil
+		case <-ctx.Done():
+			return nil, nil, Wrap(ctx.Err(), "sleep")
+		}
+	}, nil
 }
 
 // Default caps applied when a request does not set its own; the sandbox's

@@ -28,12 +28,14 @@ const (
 // tcpDefaultMaxBytes caps a read when TCPReadRequest.MaxBytes is zero.
 const tcpDefaultMaxBytes = 64 << 10
 
-// tcpReadChunk is the most a single read syscall asks for. Reads go through
-// a pooled scratch buffer, so a connection's own buffer holds only the data
-// that actually arrived.
+// tcpReadChunk is the most a single read syscall asks for.
 const tcpReadChunk = 16 << 10
 
-var tcpScratch = sync.Pool{New: func() any { b := make([]byte, tcpReadChunk); return &b }}
+// tcpFirstRead is the room a read starts with. Reads go straight into the
+// connection's own buffer, which grows geometrically from here, so that
+// thousands of checks parked waiting for a banner pin a few hundred bytes
+// each rather than a 16 KiB scratch buffer.
+const tcpFirstRead = 512
 
 // TCPConnectRequest opens a TCP connection, optionally with implicit TLS
 // right after the connect (SMTPS on 465, IMAPS on 993, ...).
@@ -253,10 +255,16 @@ func (c *TCPConn) Read(ctx context.Context, req TCPReadRequest) ([]byte, TCPRead
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		scratch := tcpScratch.Get().(*[]byte)
-		n, err := conn.Read((*scratch)[:min(room, tcpReadChunk)])
-		c.buf = append(c.buf, (*scratch)[:n]...)
-		tcpScratch.Put(scratch)
+		want := min(room, tcpReadChunk)
+		if free := cap(c.buf) - len(c.buf); free < want {
+			grow := max(cap(c.buf), tcpFirstRead)
+			nb := make([]byte, len(c.buf), len(c.buf)+min(want, max(grow, free)))
+			copy(nb, c.buf)
+			c.buf = nb
+		}
+		end := len(c.buf) + min(want, cap(c.buf)-len(c.buf))
+		n, err := conn.Read(c.buf[len(c.buf):end])
+		c.buf = c.buf[:len(c.buf)+n]
 		if errors.Is(err, io.EOF) {
 			c.eof = true
 			return nil

@@ -183,7 +183,7 @@ func TestTLSProbeTrustedChain(t *testing.T) {
 func TestTLSProbeVerification(t *testing.T) {
 	ca := oldCA(t, "zappy test CA")
 	otherCA := testutil.NewCA(t, "other CA")
-	youngCA := testutil.NewCA(t, "young CA")
+	youngCA := testutil.NewCAFrom(t, "young CA", time.Now().Add(-time.Hour))
 	good := ca.Issue(t, testutil.LeafOptions{})
 	// Expired before its CA was even issued: no moment when the chain was valid.
 	orphan := youngCA.Issue(t, testutil.LeafOptions{NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})

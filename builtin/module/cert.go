@@ -69,8 +69,13 @@ func checkCert(c *zappy.Check) zappy.Result {
 	} else if !info.Verified {
 		how = "not verified (verify_ssl: false)"
 	}
+	if days < 0 {
+		left = "expired " + strconv.FormatFloat(-days, 'f', 1, 64) + " days ago (ignore_ssl_expiry)"
+	} else {
+		left = "expires in " + left
+	}
 	res.Status = zappy.StatusUp
-	res.Message = "certificate " + subject + " " + how + ", expires in " + left
+	res.Message = "certificate " + subject + " " + how + ", " + left
 	return res
 }
 

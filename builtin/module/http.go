@@ -1,7 +1,6 @@
 package main
 
 import (
-	"strconv"
 	"strings"
 
 	zappy "github.com/zappy-mon/zappy/sdk/go"
@@ -141,6 +140,6 @@ func httpFields(resp *zappy.HTTPResponse) map[string]any {
 	}
 	delete(f, "error")
 	f["code"] = resp.Code
-	f["size"] = strconv.Itoa(len(resp.Body))
+	f["size"] = len(resp.Body)
 	return f
 }

@@ -15,6 +15,18 @@ const tcpSchema = `{"type":"object","properties":{
 // until the expected text arrives. A port that stays silent fails an expect
 // (APMonitor 1.2.0 reported such a port as up).
 func checkTCP(c *zappy.Check) zappy.Result {
+	if !c.Config.Get("send").Exists() && c.Config.Get("expect").Str() == "" {
+		// Connect-only: the host closes the connection itself, saving a
+		// round trip.
+		info, err := c.ProbeTCP(c.Target, nil)
+		if err != nil {
+			return zappy.Down(err)
+		}
+		r := zappy.Up("connected to "+info.Remote+" in "+fmtMS(info.ConnectMS)).Metric("connect_ms", info.ConnectMS, "ms")
+		r.Fields = map[string]any{"remote": info.Remote, "connect_ms": info.ConnectMS}
+		r.LatencyMS = info.ConnectMS
+		return r
+	}
 	conn, err := c.DialTCP(c.Target, nil)
 	if err != nil {
 		return zappy.Down(err)

@@ -29,8 +29,15 @@ type CA struct {
 
 var serial atomic.Int64
 
-// NewCA makes a self-signed CA valid from an hour ago for ten years.
+// NewCA makes a self-signed CA valid from a year ago for ten years, so that
+// leaves it issues can have realistic past validity windows.
 func NewCA(t testing.TB, name string) *CA {
+	t.Helper()
+	return NewCAFrom(t, name, time.Now().Add(-365*24*time.Hour))
+}
+
+// NewCAFrom makes a self-signed CA valid from notBefore for ten years.
+func NewCAFrom(t testing.TB, name string, notBefore time.Time) *CA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -39,8 +46,8 @@ func NewCA(t testing.TB, name string) *CA {
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(serial.Add(1)),
 		Subject:               pkix.Name{CommonName: name, Organization: []string{"zappy tests"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(10 * 365 * 24 * time.Hour),
+		NotBefore:             notBefore,
+		NotAfter:              notBefore.Add(10 * 365 * 24 * time.Hour),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,

@@ -26,6 +26,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
@@ -115,11 +116,12 @@ type Module struct {
 	caps     map[string]bool
 	log      *slog.Logger
 
-	mu     sync.Mutex
-	lanes  map[string]*lane // multiplexed: one instance lane per check type
-	spare  *instance        // the instance made while reading the manifest
-	pool   *pool            // blocking
-	closed bool
+	mu        sync.Mutex
+	lanes     map[string]*lane // multiplexed: one instance lane per check type
+	spare     *instance        // the instance made while reading the manifest
+	pool      *pool            // blocking
+	instances map[*instance]struct{}
+	closed    bool
 }
 
 // Load compiles wasm and reads its manifest. name identifies the module in
@@ -140,7 +142,7 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, p Policy) (
 		cfg = cfg.WithCompilationCache(e.cache)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
-	m := &Module{e: e, name: name, rt: rt, lanes: map[string]*lane{}, log: e.log.With("module", name)}
+	m := &Module{e: e, name: name, rt: rt, lanes: map[string]*lane{}, instances: map[*instance]struct{}{}, log: e.log.With("module", name)}
 	fail := func(err error) (*Module, error) {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("module %s: %w", name, err)
@@ -252,7 +254,13 @@ func (m *Module) Manifest() Manifest { return m.manifest }
 // Policy is the sandbox policy in force, defaults applied.
 func (m *Module) Policy() Policy { return m.policy }
 
-// Close stops the module's instances. In-flight checks fail with status error.
+// closeWait bounds how long Close waits for instances to stop running.
+const closeWait = 5 * time.Second
+
+// Close stops the module's instances and waits until none runs any more. In-flight checks fail with status error.
+// A trusted instance stuck in guest code cannot be interrupted: its
+// memory is then left allocated (and an error returned) rather than freed
+// under running code.
 func (m *Module) Close(ctx context.Context) error {
 	m.mu.Lock()
 	if m.closed {
@@ -273,7 +281,30 @@ func (m *Module) Close(ctx context.Context) error {
 	if m.pool != nil {
 		m.pool.close(ctx)
 	}
+	m.mu.Lock()
+	live := make([]*instance, 0, len(m.instances))
+	for in := range m.instances {
+		in.kill("module closed")
+		live = append(live, in)
+	}
+	m.mu.Unlock()
+	timeout := time.NewTimer(closeWait)
+	defer timeout.Stop()
+	for _, in := range live {
+		select {
+		case <-in.stopped:
+		case <-timeout.C:
+			m.log.Error("module instance still running guest code after close; leaving its memory allocated", "module", m.name)
+			return fmt.Errorf("module %s: an instance did not stop within %s", m.name, closeWait)
+		}
+	}
 	return m.rt.Close(ctx)
+}
+
+func (m *Module) forgetInstance(in *instance) {
+	m.mu.Lock()
+	delete(m.instances, in)
+	m.mu.Unlock()
 }
 
 // Run runs one check and waits for its result. ctx cancels the wait and the
@@ -290,8 +321,10 @@ func (m *Module) Run(ctx context.Context, req check.Request) check.Result {
 	}
 }
 
-// Start begins one check and calls done exactly once with its result, from
-// another goroutine. The returned function cancels the check.
+// Start begins one check and calls done exactly once with its result. done
+// may run on any goroutine, including the caller's own before Start returns
+// (the goroutine that drives the module delivers results), so it must not
+// block. The returned function cancels the check.
 func (m *Module) Start(ctx context.Context, req check.Request, done func(check.Result)) (cancel func()) {
 	r, err := m.newRun(ctx, req, done)
 	if err != nil {
@@ -313,7 +346,7 @@ func (m *Module) Start(ctx context.Context, req check.Request, done func(check.R
 
 // newInstance instantiates the module once.
 func (m *Module) newInstance(ctx context.Context, mode string) (*instance, error) {
-	in := &instance{m: m, mode: mode, runs: map[int64]*run{}, tokens: map[int64]*pendingOp{}}
+	in := &instance{m: m, mode: mode, runs: map[int64]*run{}, tokens: map[int64]*pendingOp{}, stopped: make(chan struct{})}
 	in.out = newOutput(m.log, m.policy.OutputBytesPerMinute)
 	in.ctx = context.WithValue(context.Background(), instanceKey{}, in)
 	cfg := wazero.NewModuleConfig().
@@ -327,7 +360,7 @@ func (m *Module) newInstance(ctx context.Context, mode string) (*instance, error
 		WithStartFunctions() // _initialize is called below, under the instance's context
 	callCtx, cancel := in.callCtx(ctx, 30*time.Second)
 	defer cancel()
-	mod, err := m.rt.InstantiateModule(callCtx, m.compiled, cfg)
+	mod, err := m.rt.InstantiateModule(experimental.WithMemoryAllocator(callCtx, memoryAllocator), m.compiled, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", describeTrap(err, in))
 	}
@@ -342,6 +375,9 @@ func (m *Module) newInstance(ctx context.Context, mode string) (*instance, error
 		mod.Close(ctx)
 		return nil, err
 	}
+	m.mu.Lock()
+	m.instances[in] = struct{}{}
+	m.mu.Unlock()
 	return in, nil
 }
 
@@ -361,7 +397,6 @@ func (m *Module) lane(typ string) (*lane, error) {
 		if m.spare != nil {
 			l.inst = m.spare
 			m.spare = nil
-			go l.inst.loop()
 		}
 		m.lanes[typ] = l
 	}

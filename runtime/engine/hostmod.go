@@ -71,7 +71,7 @@ func (in *instance) fault(r *run, fn string, ptr, n uint32) {
 	msg := fmt.Sprintf("module %s passed an invalid pointer or length to zappy.%s (ptr=%#x, len=%d, memory=%d bytes): check failed",
 		in.m.name, fn, ptr, n, in.mod.Memory().Size())
 	r.violate(msg)
-	in.endRun(r, errorResult(r, msg))
+	in.endRun(r, errorResult(r, msg), false)
 }
 
 // read copies guest memory [ptr, ptr+n).
@@ -149,8 +149,13 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 		refuse(hostfuncs.Errorf(hostfuncs.CodeLimit, "too many operations in flight: the sandbox allows %d per check", in.m.policy.MaxOpsInFlight))
 		return
 	}
+	exec, err := op.Prepare(r, req, data)
+	if err != nil {
+		refuse(err)
+		return
+	}
 	if op.Sync {
-		resp, out, err := op.Do(r.ctx, r, req, data)
+		resp, out, err := exec(r.ctx)
 		p.done, p.res = true, opResult{json: hostfuncs.EncodeResult(resp, err), data: out}
 		s[0] = api.EncodeI64(p.token | readyBit)
 		return
@@ -160,7 +165,7 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 		p.ready = make(chan opResult, 1)
 	}
 	go func() {
-		resp, out, err := op.Do(r.ctx, r, req, data)
+		resp, out, err := exec(r.ctx)
 		res := opResult{json: hostfuncs.EncodeResult(resp, err), data: out}
 		if p.ready != nil {
 			p.ready <- res
@@ -242,17 +247,19 @@ func hostDone(ctx context.Context, mod api.Module, s []uint64) {
 	if limit := in.m.policy.MaxResultBytes; int(n) > limit {
 		msg := fmt.Sprintf("module %s reported a result of %d bytes, over the sandbox cap of %d bytes", in.m.name, n, limit)
 		r.violate(msg)
-		in.endRun(r, errorResult(r, msg))
+		in.endRun(r, errorResult(r, msg), true)
 		s[0] = 0
 		return
 	}
-	data, ok := mod.Memory().Read(ptr, n)
+	// A copy: the result's strings must not alias guest memory, which the
+	// module reuses.
+	data, ok := read(mod, ptr, n)
 	if !ok {
 		in.fault(r, "done", ptr, n)
 		s[0] = api.EncodeI32(errFault)
 		return
 	}
-	in.endRun(r, r.resultFromGuest(data))
+	in.endRun(r, r.resultFromGuest(data), true)
 	s[0] = 0
 }
 

@@ -15,9 +15,13 @@ import (
 )
 
 // instance is one instantiation of a module. One goroutine at a time drives
-// it: the event loop for multiplexed instances, the check's goroutine for
-// blocking ones. Host functions run on that goroutine, so the maps below need
-// no lock.
+// it, so host functions (which run on that goroutine) and the maps below need
+// no lock. A blocking instance is driven by the goroutine of its check. A
+// multiplexed instance has no goroutine of its own: whoever hands it work
+// (a caller starting a check, an operation completing) queues the event and,
+// if nobody is driving, drives it until the queue is empty (flat combining).
+// That saves a goroutine hand-off per event, which dominated the host's cost
+// per check when checks are few.
 type instance struct {
 	m    *Module
 	mode string
@@ -35,13 +39,16 @@ type instance struct {
 	current   *run                 // blocking: the check in flight
 	tokens    map[int64]*pendingOp // operations started and not yet taken
 	nextToken int64
-	deferred  []*run // runs to forget once the current guest call returns
+	deferred  []ended // runs to forget once the current guest call returns
 
-	events chan event
-	quit   chan struct{}
-	dead   atomic.Bool
-	reason atomic.Pointer[string]
-	once   sync.Once
+	qmu     sync.Mutex
+	queue   []event // events waiting for the driver
+	driving bool    // someone is driving (under qmu)
+	dead    atomic.Bool
+	reason  atomic.Pointer[string]
+	shut    bool          // shut down: posts are refused (under qmu)
+	stopped chan struct{} // closed once the module instance is released
+	release sync.Once
 }
 
 // pendingOp is an operation a guest started.
@@ -80,8 +87,6 @@ const (
 
 func (in *instance) bindExports(mode string) error {
 	get := func(name string) api.Function { return in.mod.ExportedFunction(name) }
-	in.events = make(chan event, 4096)
-	in.quit = make(chan struct{})
 	in.born = time.Now()
 	base, cancel := context.WithCancelCause(in.ctx)
 	in.ctx, in.killCtx = base, cancel
@@ -171,9 +176,20 @@ func (in *instance) kill(reason string) {
 	in.setReason(reason)
 	in.killCtx(errors.New(reason))
 	in.dead.Store(true)
-	if in.mode == modeMultiplexed {
-		in.once.Do(func() { close(in.quit) })
+	if in.mode == modeMultiplexed && in.acquire() {
+		in.shutdown(in.deathReason()) // nobody was driving: release it here
 	}
+}
+
+// acquire makes the caller the driver if nobody is.
+func (in *instance) acquire() bool {
+	in.qmu.Lock()
+	defer in.qmu.Unlock()
+	if in.driving {
+		return false
+	}
+	in.driving = true
+	return true
 }
 
 func (in *instance) setReason(reason string) {
@@ -187,36 +203,43 @@ func (in *instance) deathReason() string {
 	return "instance stopped"
 }
 
-// post hands an event to the instance's loop; false when the loop is gone.
+// post hands an event to the instance and drives it if nobody is; false
+// when the instance is dead.
 func (in *instance) post(ev event) bool {
-	select {
-	case in.events <- ev:
-		return true
-	case <-in.quit:
+	in.qmu.Lock()
+	if in.shut || (in.dead.Load() && !in.driving) {
+		in.qmu.Unlock()
 		return false
 	}
+	in.queue = append(in.queue, ev)
+	if in.driving {
+		in.qmu.Unlock()
+		return true
+	}
+	in.driving = true
+	in.qmu.Unlock()
+	in.drive()
+	return true
 }
 
-// loop drives a multiplexed instance until it dies.
-func (in *instance) loop() {
-	batch := make([]event, 0, 256)
+// drive handles queued events in batches, each followed by zappy_run, until
+// the queue is empty or the instance dies.
+func (in *instance) drive() {
+	var batch []event
 	for {
-		select {
-		case ev := <-in.events:
-			batch = append(batch[:0], ev)
-		case <-in.quit:
+		in.qmu.Lock()
+		if in.dead.Load() {
+			in.qmu.Unlock()
 			in.shutdown(in.deathReason())
 			return
 		}
-	more:
-		for len(batch) < cap(batch) {
-			select {
-			case ev := <-in.events:
-				batch = append(batch, ev)
-			default:
-				break more
-			}
+		if len(in.queue) == 0 {
+			in.driving = false
+			in.qmu.Unlock()
+			return
 		}
+		batch, in.queue = in.queue, batch[:0]
+		in.qmu.Unlock()
 		err := in.handleBatch(batch)
 		if err == nil {
 			err = in.call(in.fnRun)
@@ -224,6 +247,7 @@ func (in *instance) loop() {
 		if err == nil {
 			err = in.flushDeferred()
 		}
+		clear(batch)
 		if err != nil {
 			in.shutdown(err.Error())
 			return
@@ -240,7 +264,7 @@ func (in *instance) handleBatch(batch []event) error {
 		case evComplete:
 			err = in.deliver(ev.op, ev.res)
 		case evForget:
-			err = in.forget(ev.run)
+			err = in.forget(ev.run, false)
 		}
 		if err == nil {
 			err = in.flushDeferred()
@@ -271,10 +295,10 @@ func (in *instance) deliver(p *pendingOp, res opResult) error {
 	return in.call(in.fnComplete, uint64(p.token), uint64(len(res.json)), uint64(len(res.data)))
 }
 
-// forget drops a check that ended while the module still held it: pending
-// operations complete as canceled so guest goroutines unwind, and the module
-// is told through zappy_cancel.
-func (in *instance) forget(r *run) error {
+// forget drops a check that ended: pending operations complete as canceled
+// so guest goroutines unwind, and a module whose check ended without its
+// report (deadline, cancel, violation) is told through zappy_cancel.
+func (in *instance) forget(r *run, reported bool) error {
 	if _, ok := in.runs[r.id]; !ok {
 		return nil
 	}
@@ -289,7 +313,7 @@ func (in *instance) forget(r *run) error {
 			return err
 		}
 	}
-	if in.fnCancel != nil {
+	if in.fnCancel != nil && !reported {
 		return in.call(in.fnCancel, uint64(r.id))
 	}
 	return nil
@@ -297,29 +321,36 @@ func (in *instance) forget(r *run) error {
 
 func (in *instance) flushDeferred() error {
 	for len(in.deferred) > 0 {
-		r := in.deferred[0]
+		d := in.deferred[0]
 		in.deferred = in.deferred[1:]
-		if err := in.forget(r); err != nil {
+		if err := in.forget(d.run, d.reported); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// ended is a check to forget; reported says the module reported it itself.
+type ended struct {
+	run      *run
+	reported bool
+}
+
 // endRun finishes r with res from inside a host function; the cleanup that
 // needs guest calls waits until the current call returns.
-func (in *instance) endRun(r *run, res check.Result) {
+func (in *instance) endRun(r *run, res check.Result, reported bool) {
 	r.finish(res)
 	if in.mode == modeMultiplexed {
-		in.deferred = append(in.deferred, r)
+		in.deferred = append(in.deferred, ended{r, reported})
 	}
 }
 
-// shutdown fails every check in flight and releases the instance.
+// shutdown fails every check in flight and releases the instance. Only the
+// driver calls it; the instance stays "driven" forever after, so nobody else
+// touches it.
 func (in *instance) shutdown(reason string) {
 	in.setReason(reason)
 	in.dead.Store(true)
-	in.once.Do(func() { close(in.quit) })
 	msg := fmt.Sprintf("module %s instance stopped: %s", in.m.name, in.deathReason())
 	for _, r := range in.runs {
 		r.finish(errorResult(r, msg))
@@ -328,24 +359,34 @@ func (in *instance) shutdown(reason string) {
 	if in.current != nil {
 		in.current.finish(errorResult(in.current, msg))
 	}
-	// Drain what is queued so that callers are not left waiting.
-	for {
-		select {
-		case ev := <-in.events:
-			if ev.run != nil {
-				ev.run.finish(errorResult(ev.run, msg))
-			}
-		default:
-			in.mod.Close(context.Background())
-			return
+	// Fail what is queued so that callers are not left waiting.
+	in.qmu.Lock()
+	queued := in.queue
+	in.queue, in.shut = nil, true
+	in.qmu.Unlock()
+	for _, ev := range queued {
+		if ev.run != nil {
+			ev.run.finish(errorResult(ev.run, msg))
 		}
 	}
+	in.free()
 }
 
+// close releases an instance no goroutine is running in.
 func (in *instance) close(ctx context.Context) {
 	in.dead.Store(true)
-	in.once.Do(func() { close(in.quit) })
-	in.mod.Close(ctx)
+	in.free()
+}
+
+// free closes the wazero module, releasing its memory. Only the goroutine
+// driving the instance may call it, after its last call into the guest:
+// memory freed under running code would crash the host.
+func (in *instance) free() {
+	in.release.Do(func() {
+		in.mod.Close(context.Background())
+		in.m.forgetInstance(in)
+		close(in.stopped)
+	})
 }
 
 // lane feeds one check type of a multiplexed module to an instance,
@@ -399,7 +440,6 @@ func (l *lane) instance() (*instance, error) {
 		return nil, fmt.Errorf("module %s: %w", l.m.name, err)
 	}
 	l.inst = in
-	go in.loop()
 	return in, nil
 }
 

@@ -32,13 +32,13 @@ type run struct {
 	cancelFn func() // handed to the caller of Start
 	done     func(check.Result)
 	finished atomic.Bool
-	timer    *time.Timer
 
 	handles hostfuncs.Handles
 	allow   allowList
 
 	mu        sync.Mutex
 	violation string // a sandbox violation: the check's result becomes error
+	hardTimer atomic.Pointer[time.Timer]
 
 	// owned by the instance
 	inst   *instance
@@ -67,14 +67,16 @@ func (m *Module) newRun(ctx context.Context, req check.Request, done func(check.
 		started:  time.Now(),
 		done:     done,
 		allow:    allow,
-		ops:      map[int64]*pendingOp{},
+		ops:      map[int64]*pendingOp{}, // small: maps of up to 8 entries are one allocation
 		handles:  hostfuncs.Handles{Max: m.policy.MaxHandles},
 		deadline: time.Now().Add(req.Timeout),
 	}
 	r.hard = r.deadline.Add(m.policy.grace(req.Timeout))
-	r.ctx, r.cancel = context.WithDeadline(context.WithoutCancel(ctx), r.deadline)
+	// Operations get a context of their own: the caller's cancellation is
+	// delivered through cancelFn, so that the check ends with a result.
+	r.ctx, r.cancel = context.WithDeadline(context.Background(), r.deadline)
 	r.input = buildInput(r)
-	r.timer = time.AfterFunc(time.Until(r.hard), r.onHardDeadline)
+	r.hardTimer.Store(time.AfterFunc(time.Until(r.hard), r.onHardDeadline))
 	r.cancelFn = func() {
 		if r.finish(errorResult(r, "check canceled")) {
 			r.afterAbort()
@@ -92,6 +94,7 @@ func (m *Module) newRun(ctx context.Context, req check.Request, done func(check.
 // buildInput renders the check input JSON (sdk/ABI.md, "Check input").
 func buildInput(r *run) []byte {
 	var w zjson.Writer
+	w.Grow(160 + len(r.req.Name) + len(r.req.Target) + len(r.req.Config) + len(r.req.State))
 	w.ObjectStart()
 	w.Key("check_id")
 	w.Int(r.id)
@@ -155,7 +158,9 @@ func (r *run) finish(res check.Result) bool {
 	if !r.finished.CompareAndSwap(false, true) {
 		return false
 	}
-	r.timer.Stop()
+	if t := r.hardTimer.Load(); t != nil {
+		t.Stop()
+	}
 	r.cancel()
 	r.handles.CloseAll()
 	if res.Name == "" {
@@ -211,49 +216,72 @@ func (r *run) setInstance(in *instance) {
 	r.mu.Unlock()
 }
 
-// guestResult is the result JSON a module reports (sdk/ABI.md, "Check result").
-type guestResult struct {
-	Status    check.Status    `json:"status"`
-	Class     check.Class     `json:"class"`
-	Message   string          `json:"message"`
-	LatencyMS *float64        `json:"latency_ms"`
-	Metrics   []check.Metric  `json:"metrics"`
-	Fields    map[string]any  `json:"fields"`
-	State     json.RawMessage `json:"state"`
-}
-
-// resultFromGuest validates and converts a module's result.
+// resultFromGuest validates and converts a module's result (sdk/ABI.md,
+// "Check result"). zjson keeps this cheap: encoding/json's reflection cost
+// several microseconds per check.
 func (r *run) resultFromGuest(data []byte) check.Result {
-	var g guestResult
-	if err := json.Unmarshal(data, &g); err != nil {
+	v, err := zjson.Parse(data)
+	if err != nil || v.Kind() != zjson.Object {
+		if err == nil {
+			err = fmt.Errorf("not an object")
+		}
 		return errorResult(r, fmt.Sprintf("module %s reported a result that is not valid JSON: %v", r.m.name, err))
-	}
-	if !g.Status.Valid() {
-		return errorResult(r, fmt.Sprintf("module %s reported unknown status %q (want up, degraded, down or error)", r.m.name, g.Status))
-	}
-	switch g.Class {
-	case "", check.Success, check.ApplicationError, check.ExceptionError:
-	default:
-		return errorResult(r, fmt.Sprintf("module %s reported unknown result class %q", r.m.name, g.Class))
 	}
 	res := check.Result{
 		Name: r.req.Name, Type: r.req.Type, Target: r.req.Target,
-		Status:  g.Status,
-		Class:   g.Class,
-		Message: g.Message,
-		Metrics: g.Metrics,
-		Fields:  g.Fields,
-		State:   g.State,
-		Started: r.started,
+		Started:   r.started,
+		LatencyMS: -1,
 	}
-	if g.LatencyMS != nil && !math.IsNaN(*g.LatencyMS) && *g.LatencyMS >= 0 {
-		res.LatencyMS = *g.LatencyMS
-	} else {
+	var bad string
+	v.Each(func(key string, val zjson.Value) bool {
+		switch key {
+		case "status":
+			res.Status = check.Status(val.Str())
+		case "class":
+			res.Class = check.Class(val.Str())
+		case "message":
+			res.Message = val.Str()
+		case "latency_ms":
+			if val.Kind() == zjson.Number {
+				if f := val.Float(); f >= 0 && !math.IsInf(f, 0) {
+					res.LatencyMS = f
+				}
+			}
+		case "metrics":
+			for _, m := range val.Array() {
+				res.Metrics = append(res.Metrics, check.Metric{Name: m.Get("name").Str(), Value: m.Get("value").Float(), Unit: m.Get("unit").Str()})
+			}
+		case "fields":
+			if val.Kind() == zjson.Object {
+				res.Fields, _ = val.Interface().(map[string]any)
+			} else if !val.IsNull() {
+				bad = "fields must be an object"
+			}
+		case "state":
+			if !val.IsNull() {
+				res.State = append(json.RawMessage(nil), val.Source()...)
+			}
+		}
+		return true
+	})
+	if bad != "" {
+		return errorResult(r, fmt.Sprintf("module %s reported an invalid result: %s", r.m.name, bad))
+	}
+	if !res.Status.Valid() {
+		return errorResult(r, fmt.Sprintf("module %s reported unknown status %q (want up, degraded, down or error)", r.m.name, res.Status))
+	}
+	switch res.Class {
+	case "", check.Success, check.ApplicationError, check.ExceptionError:
+	default:
+		return errorResult(r, fmt.Sprintf("module %s reported unknown result class %q", r.m.name, res.Class))
+	}
+	if res.LatencyMS < 0 {
 		res.LatencyMS = float64(time.Since(r.started).Microseconds()) / 1000
 	}
 	if v := r.violated(); v != "" {
+		msg := res.Message
 		res.Status, res.Class = check.Error, check.ExceptionError
-		res.Message = v + " (the module reported: " + strconv.Quote(g.Message) + ")"
+		res.Message = v + " (the module reported: " + strconv.Quote(msg) + ")"
 	}
 	return res
 }

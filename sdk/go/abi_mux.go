@@ -100,11 +100,16 @@ func exportRun() {
 }
 
 // call starts op and parks the calling check goroutine until it completes.
-func call(c *Check, op int32, req, data []byte) (zjson.Value, []byte, error) {
+// call starts op with the request in w (recycled once the host has copied
+// it) and waits for its result.
+func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte, error) {
 	if c.canceled {
+		putWriter(w)
 		return zjson.Value{}, nil, &Error{Code: "canceled", Message: "check canceled"}
 	}
+	req := w.Bytes()
 	tok := hostOp(c.ID, op, bufPtr(req), int32(len(req)), bufPtr(data), int32(len(data)))
+	putWriter(w)
 	if tok < 0 {
 		return zjson.Value{}, nil, abiError(tok, opName(op))
 	}

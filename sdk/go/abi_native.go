@@ -8,7 +8,7 @@ import "github.com/zappy-mon/zappy/sdk/go/zjson"
 // still compiles (so check code can share types with native tools and its
 // pure logic can be unit-tested), and every primitive reports that clearly.
 
-func call(c *Check, op int32, req, data []byte) (zjson.Value, []byte, error) {
+func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte, error) {
 	return zjson.Value{}, nil, &Error{Code: "invalid", Message: "zappy: " + opName(op) + " needs the zappy host (build with GOOS=wasip1 GOARCH=wasm)"}
 }
 

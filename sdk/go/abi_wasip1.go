@@ -106,10 +106,11 @@ func logHost(checkID int64, level int32, msg string) {
 }
 
 func finish(c *Check, res Result) {
-	var w zjson.Writer
-	res.MarshalZJSON(&w)
+	w := getWriter()
+	res.MarshalZJSON(w)
 	b := w.Bytes()
 	hostDone(c.ID, bufPtr(b), int32(len(b)))
+	putWriter(w)
 }
 
 func readInput(checkID int64, n int32) (*Check, error) {

@@ -34,6 +34,34 @@ func opName(op int32) string {
 
 func ms(d time.Duration) int64 { return int64(d / time.Millisecond) }
 
+// writers is a free list of request writers: a request is copied by the host
+// the moment it is sent, so its buffer can serve the next one.
+var writers []*zjson.Writer
+
+func getWriter() *zjson.Writer {
+	if n := len(writers); n > 0 {
+		w := writers[n-1]
+		writers = writers[:n-1]
+		w.Reset()
+		return w
+	}
+	w := &zjson.Writer{}
+	w.Grow(256)
+	return w
+}
+
+func putWriter(w *zjson.Writer) {
+	if len(writers) < 64 && cap(w.Bytes()) <= 64<<10 {
+		writers = append(writers, w)
+	}
+}
+
+// send starts op with the request w holds, recycling w as soon as the host
+// has copied it, and waits for the result.
+func send(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte, error) {
+	return call(c, op, w, data)
+}
+
 // Log levels for Check.Log.
 const (
 	LevelDebug int32 = -4
@@ -48,12 +76,12 @@ func (c *Check) Log(level int32, msg string) { logf(c, level, msg) }
 // Sleep pauses the check without blocking the module: time.Sleep inside a
 // multiplexed module only wakes up when the host next calls in, so use this.
 func (c *Check) Sleep(d time.Duration) error {
-	var w zjson.Writer
+	w := getWriter()
 	w.ObjectStart()
 	w.Key("ms")
 	w.Int(ms(d))
 	w.ObjectEnd()
-	_, _, err := call(c, opSleep, w.Bytes(), nil)
+	_, _, err := send(c, opSleep, w, nil)
 	return err
 }
 
@@ -105,6 +133,7 @@ func (o *TLSOptions) write(w *zjson.Writer) {
 // TLSInfo is what a TLS handshake revealed. JSON holds every field the host
 // sent (chain details: subject, issuer, sans, not_before, not_after, ...).
 type TLSInfo struct {
+	HandshakeMS float64
 	Version     string
 	CipherSuite string
 	ALPN        string
@@ -118,12 +147,14 @@ type TLSInfo struct {
 	JSON        zjson.Value
 }
 
+// tlsInfo reads TLS info; nil when no handshake took place.
 func tlsInfo(v zjson.Value) *TLSInfo {
-	if !v.Exists() || v.IsNull() {
+	if v.Kind() != zjson.Object || (v.Get("fingerprint").Str() == "" && v.Get("version").Str() == "") {
 		return nil
 	}
 	leaf := v.Get("chain").Index(0)
 	return &TLSInfo{
+		HandshakeMS: v.Get("handshake_ms").Float(),
 		Version:     v.Get("version").Str(),
 		CipherSuite: v.Get("cipher_suite").Str(),
 		ALPN:        v.Get("alpn").Str(),
@@ -142,7 +173,7 @@ func tlsInfo(v zjson.Value) *TLSInfo {
 // verification failure both the info (the presented chain) and the error are
 // returned.
 func (c *Check) TLS(address string, o TLSOptions, timeout time.Duration) (*TLSInfo, error) {
-	var w zjson.Writer
+	w := getWriter()
 	w.ObjectStart()
 	w.Key("address")
 	w.String(address)
@@ -151,9 +182,9 @@ func (c *Check) TLS(address string, o TLSOptions, timeout time.Duration) (*TLSIn
 		w.Int(ms(timeout))
 	}
 	w.Key("tls")
-	o.write(&w)
+	o.write(w)
 	w.ObjectEnd()
-	v, _, err := call(c, opTLS, w.Bytes(), nil)
+	v, _, err := send(c, opTLS, w, nil)
 	return tlsInfo(v), err
 }
 
@@ -170,28 +201,43 @@ type Conn struct {
 
 // DialOptions tune DialTCP.
 type DialOptions struct {
-	Timeout time.Duration
+	// DefaultPort is used when the address has no port (e.g. 25 for a
+	// target written "tcp://mail").
+	DefaultPort int
+	Timeout     time.Duration
 	// TLS, when set, performs a TLS handshake right after connecting
 	// (implicit TLS, e.g. SMTPS on 465).
 	TLS *TLSOptions
 }
 
-// DialTCP connects to address (host:port, or a tcp:// URL).
-func (c *Check) DialTCP(address string, o *DialOptions) (*Conn, error) {
-	var w zjson.Writer
+func dialRequest(address string, o *DialOptions, closeAfter bool) *zjson.Writer {
+	w := getWriter()
 	w.ObjectStart()
 	w.Key("address")
-	w.String(HostPort(address, 0))
+	port := 0
+	if o != nil {
+		port = o.DefaultPort
+	}
+	w.String(HostPort(address, port))
 	if o != nil && o.Timeout > 0 {
 		w.Key("timeout_ms")
 		w.Int(ms(o.Timeout))
 	}
 	if o != nil && o.TLS != nil {
 		w.Key("tls")
-		o.TLS.write(&w)
+		o.TLS.write(w)
+	}
+	if closeAfter {
+		w.Key("close")
+		w.Bool(true)
 	}
 	w.ObjectEnd()
-	v, _, err := call(c, opTCPConnect, w.Bytes(), nil)
+	return w
+}
+
+// DialTCP connects to address (host:port, or a tcp:// URL).
+func (c *Check) DialTCP(address string, o *DialOptions) (*Conn, error) {
+	v, _, err := send(c, opTCPConnect, dialRequest(address, o, false), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -205,21 +251,43 @@ func (c *Check) DialTCP(address string, o *DialOptions) (*Conn, error) {
 	}, nil
 }
 
-func (cn *Conn) handleReq(extra func(w *zjson.Writer)) []byte {
-	var w zjson.Writer
+// ConnectInfo describes a connection made and closed by ProbeTCP.
+type ConnectInfo struct {
+	Remote    string
+	Local     string
+	ConnectMS float64
+	TLS       *TLSInfo
+}
+
+// ProbeTCP connects to address and closes the connection at once: the
+// cheapest way to check that a port accepts connections (and, with
+// o.TLS, completes a handshake). No handle is kept.
+func (c *Check) ProbeTCP(address string, o *DialOptions) (*ConnectInfo, error) {
+	v, _, err := send(c, opTCPConnect, dialRequest(address, o, true), nil)
+	info := &ConnectInfo{
+		Remote:    v.Get("remote").Str(),
+		Local:     v.Get("local").Str(),
+		ConnectMS: v.Get("connect_ms").Float(),
+		TLS:       tlsInfo(v.Get("tls")),
+	}
+	return info, err
+}
+
+func (cn *Conn) handleReq(extra func(w *zjson.Writer)) *zjson.Writer {
+	w := getWriter()
 	w.ObjectStart()
 	w.Key("handle")
 	w.Int(cn.handle)
 	if extra != nil {
-		extra(&w)
+		extra(w)
 	}
 	w.ObjectEnd()
-	return w.Bytes()
+	return w
 }
 
 // Write sends p.
 func (cn *Conn) Write(p []byte) (int, error) {
-	v, _, err := call(cn.c, opTCPWrite, cn.handleReq(nil), p)
+	v, _, err := send(cn.c, opTCPWrite, cn.handleReq(nil), p)
 	return int(v.Get("n").Int()), err
 }
 
@@ -268,7 +336,7 @@ func (cn *Conn) Read(r ReadRequest) ([]byte, ReadInfo, error) {
 			w.Int(int64(r.MaxBytes))
 		}
 	})
-	v, data, err := call(cn.c, opTCPRead, req, nil)
+	v, data, err := send(cn.c, opTCPRead, req, nil)
 	return data, ReadInfo{
 		EOF:       v.Get("eof").Truthy(),
 		TimedOut:  v.Get("timed_out").Truthy(),
@@ -320,7 +388,7 @@ func (cn *Conn) StartTLS(o TLSOptions) (*TLSInfo, error) {
 		w.Key("tls")
 		o.write(w)
 	})
-	v, _, err := call(cn.c, opTCPStartTLS, req, nil)
+	v, _, err := send(cn.c, opTCPStartTLS, req, nil)
 	info := tlsInfo(v.Get("tls"))
 	if info == nil {
 		info = tlsInfo(v)
@@ -337,7 +405,7 @@ func (cn *Conn) Close() error {
 		return nil
 	}
 	cn.closed = true
-	_, _, err := call(cn.c, opTCPClose, cn.handleReq(nil), nil)
+	_, _, err := send(cn.c, opTCPClose, cn.handleReq(nil), nil)
 	return err
 }
 
@@ -361,7 +429,7 @@ type UDPReply struct {
 // UDP sends payload to address and optionally waits for one reply. No reply
 // is not an error: Replied is false and TimedOut true.
 func (c *Check) UDP(address string, payload []byte, o UDPOptions) (*UDPReply, error) {
-	var w zjson.Writer
+	w := getWriter()
 	w.ObjectStart()
 	w.Key("address")
 	w.String(HostPort(address, 0))
@@ -376,7 +444,7 @@ func (c *Check) UDP(address string, payload []byte, o UDPOptions) (*UDPReply, er
 		w.Int(int64(o.MaxBytes))
 	}
 	w.ObjectEnd()
-	v, data, err := call(c, opUDP, w.Bytes(), payload)
+	v, data, err := send(c, opUDP, w, payload)
 	if err != nil {
 		return nil, err
 	}
@@ -424,7 +492,7 @@ type HTTPResponse struct {
 }
 
 func (c *Check) http(op int32, r HTTPRequest) (*HTTPResponse, error) {
-	var w zjson.Writer
+	w := getWriter()
 	w.ObjectStart()
 	if r.Method != "" {
 		w.Key("method")
@@ -453,9 +521,9 @@ func (c *Check) http(op int32, r HTTPRequest) (*HTTPResponse, error) {
 		}
 	}
 	w.Key("tls")
-	r.TLS.write(&w)
+	r.TLS.write(w)
 	w.ObjectEnd()
-	v, body, err := call(c, op, w.Bytes(), r.Body)
+	v, body, err := send(c, op, w, r.Body)
 	if !v.Exists() {
 		return nil, err
 	}
@@ -510,7 +578,7 @@ type PingReply struct {
 
 // Ping sends ICMP echo requests to address.
 func (c *Check) Ping(address string, o PingOptions) (*PingReply, error) {
-	var w zjson.Writer
+	w := getWriter()
 	w.ObjectStart()
 	w.Key("address")
 	w.String(address)
@@ -524,7 +592,7 @@ func (c *Check) Ping(address string, o PingOptions) (*PingReply, error) {
 		}
 	}
 	w.ObjectEnd()
-	v, _, err := call(c, opPing, w.Bytes(), nil)
+	v, _, err := send(c, opPing, w, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -578,7 +646,7 @@ type SNMPResponse struct {
 
 // SNMP performs an SNMP request.
 func (c *Check) SNMP(r SNMPRequest) (*SNMPResponse, error) {
-	var w zjson.Writer
+	w := getWriter()
 	w.ObjectStart()
 	for _, kv := range [][2]string{{"address", r.Address}, {"version", r.Version}, {"community", r.Community},
 		{"username", r.Username}, {"auth_protocol", r.AuthProtocol}, {"auth_passphrase", r.AuthPassphrase},
@@ -600,7 +668,7 @@ func (c *Check) SNMP(r SNMPRequest) (*SNMPResponse, error) {
 		}
 	}
 	w.ObjectEnd()
-	v, _, err := call(c, opSNMP, w.Bytes(), nil)
+	v, _, err := send(c, opSNMP, w, nil)
 	if err != nil {
 		return nil, err
 	}

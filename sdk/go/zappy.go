@@ -93,8 +93,15 @@ func Degraded(msg string) Result { return Result{Status: StatusDegraded, Message
 
 // Down builds a down result from an error; an *Error with a connection-level
 // code (refused, timeout, dns, ...) gives class EXCEPTION_ERROR, anything
-// else APPLICATION_ERROR.
+// else APPLICATION_ERROR. Errors that say the check itself could not run —
+// codes invalid (a bad request or configuration), denied and limit (the
+// sandbox), permission (the host's setup) — give status error instead: the
+// target was never really asked.
 func Down(err error) Result {
+	switch CodeOf(err) {
+	case "invalid", "denied", "limit", "permission":
+		return Result{Status: StatusError, Class: ClassExceptionError, Message: errText(err)}
+	}
 	r := Result{Status: StatusDown, Message: errText(err)}
 	r.Class = ClassFor(err)
 	return r
@@ -125,6 +132,21 @@ func ClassFor(err error) Class {
 	return ClassApplicationError
 }
 
+// Fail turns r into a down result for err (class as Down decides), keeping
+// the fields and metrics gathered so far.
+func (r Result) Fail(err error) Result {
+	d := Down(err)
+	r.Status, r.Class, r.Message = d.Status, d.Class, d.Message
+	return r
+}
+
+// FailMsg turns r into a down result for a service that answered wrongly,
+// keeping the fields and metrics gathered so far.
+func (r Result) FailMsg(msg string) Result {
+	r.Status, r.Class, r.Message = StatusDown, ClassApplicationError, msg
+	return r
+}
+
 // Metric adds a metric and returns the result for chaining.
 func (r Result) Metric(name string, value float64, unit string) Result {
 	r.Metrics = append(r.Metrics, Metric{Name: name, Value: value, Unit: unit})
@@ -142,6 +164,7 @@ func (r Result) Field(name string, value any) Result {
 
 // MarshalZJSON encodes the result in the ABI's result format.
 func (r Result) MarshalZJSON(w *zjson.Writer) {
+	w.Grow(256 + len(r.Message))
 	w.ObjectStart()
 	w.Key("status")
 	w.String(string(r.Status))
@@ -339,18 +362,33 @@ func parseCheck(in []byte) (*Check, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Check{
-		ID:      v.Get("check_id").Int(),
-		Name:    v.Get("name").Str(),
-		Type:    v.Get("type").Str(),
-		Target:  v.Get("target").Str(),
-		Timeout: time.Duration(v.Get("timeout_ms").Int()) * time.Millisecond,
-		Attempt: int(v.Get("attempt").Int()),
-		Config:  v.Get("config"),
-		State:   v.Get("state"),
-	}
-	if ms := v.Get("deadline_unix_ms").Int(); ms > 0 {
-		c.Deadline = time.UnixMilli(ms)
+	c := &Check{}
+	var deadline int64
+	v.Each(func(key string, val zjson.Value) bool {
+		switch key {
+		case "check_id":
+			c.ID = val.Int()
+		case "name":
+			c.Name = val.Str()
+		case "type":
+			c.Type = val.Str()
+		case "target":
+			c.Target = val.Str()
+		case "timeout_ms":
+			c.Timeout = time.Duration(val.Int()) * time.Millisecond
+		case "deadline_unix_ms":
+			deadline = val.Int()
+		case "attempt":
+			c.Attempt = int(val.Int())
+		case "config":
+			c.Config = val
+		case "state":
+			c.State = val
+		}
+		return true
+	})
+	if deadline > 0 {
+		c.Deadline = time.UnixMilli(deadline)
 	} else {
 		c.Deadline = time.Now().Add(c.Timeout)
 	}

@@ -59,6 +59,14 @@ func TestClassFor(t *testing.T) {
 	}
 }
 
+func TestDownStatusForCheckProblems(t *testing.T) {
+	for code, want := range map[string]Status{"invalid": StatusError, "denied": StatusError, "limit": StatusError, "permission": StatusError, "refused": StatusDown, "pin_mismatch": StatusDown} {
+		if got := Down(&Error{Code: code, Message: code}).Status; got != want {
+			t.Errorf("Down(%s).Status = %s, want %s", code, got, want)
+		}
+	}
+}
+
 func TestRunHandlerRecoversPanic(t *testing.T) {
 	res := runHandler(func(c *Check) Result { panic("boom") }, &Check{})
 	if res.Status != StatusError || res.Message != "check panicked: boom" {

@@ -2,6 +2,7 @@ package zjson
 
 import (
 	"math"
+	"reflect"
 	"strconv"
 	"unicode/utf8"
 )
@@ -18,6 +19,15 @@ import (
 type Writer struct {
 	buf   []byte
 	comma bool
+}
+
+// Grow makes room for n more bytes, saving reallocations.
+func (w *Writer) Grow(n int) {
+	if cap(w.buf)-len(w.buf) < n {
+		nb := make([]byte, len(w.buf), len(w.buf)+n)
+		copy(nb, w.buf)
+		w.buf = nb
+	}
 }
 
 // Reset empties the writer, keeping its buffer.
@@ -44,6 +54,23 @@ func (w *Writer) ArrayStart() { w.sep(); w.buf = append(w.buf, '['); w.comma = f
 
 // ArrayEnd closes an array.
 func (w *Writer) ArrayEnd() { w.buf = append(w.buf, ']'); w.comma = true }
+
+// Reopen continues the object that was just closed, so more members can be
+// appended to JSON written by someone else (a Marshaler, Raw).
+func (w *Writer) Reopen() {
+	n := len(w.buf)
+	if n == 0 || w.buf[n-1] != '}' {
+		return
+	}
+	w.buf = w.buf[:n-1]
+	w.comma = n >= 2 && w.buf[n-2] != '{'
+}
+
+// RawObjectPrefix writes a pre-encoded JSON object and reopens it.
+func (w *Writer) RawObjectPrefix(obj []byte) {
+	w.Raw(obj)
+	w.Reopen()
+}
 
 // Key writes an object key; the next call writes its value.
 func (w *Writer) Key(k string) {
@@ -90,39 +117,55 @@ func (w *Writer) Raw(js []byte) {
 	w.buf = append(w.buf, js...)
 }
 
-// Value writes a parsed Value.
+// Value writes a parsed Value (copying string and number literals as they
+// were in the source).
 func (w *Writer) Value(v Value) {
-	switch v.kind {
+	e := v.e()
+	if e == nil {
+		w.Null()
+		return
+	}
+	switch e.kind {
 	case Null:
 		w.Null()
 	case Bool:
-		w.Bool(v.b)
+		w.Bool(e.truth)
 	case Number:
 		w.sep()
-		w.buf = append(w.buf, v.s...)
+		w.buf = append(w.buf, v.t.src[e.start:e.end]...)
 	case String:
-		w.String(v.s)
+		w.sep()
+		w.buf = append(w.buf, '"')
+		w.buf = append(w.buf, v.t.src[e.start:e.end]...)
+		w.buf = append(w.buf, '"')
 	case Array:
 		w.ArrayStart()
-		for _, e := range v.arr {
-			w.Value(e)
+		for j := v.i + 1; j < e.next; j = v.t.entries[j].next {
+			w.Value(Value{v.t, j})
 		}
 		w.ArrayEnd()
 	case Object:
 		w.ObjectStart()
-		for _, m := range v.obj {
-			w.Key(m.Key)
-			w.Value(m.Value)
+		for j := v.i + 1; j < e.next; {
+			k := &v.t.entries[j]
+			w.sep()
+			w.buf = append(w.buf, '"')
+			w.buf = append(w.buf, v.t.src[k.start:k.end]...)
+			w.buf = append(w.buf, '"', ':')
+			w.comma = false
+			w.Value(Value{v.t, j + 1})
+			j = v.t.entries[j+1].next
 		}
 		w.ObjectEnd()
 	}
 }
 
-// Any writes common Go values: nil, bool, string, the integer and float
-// kinds, []byte (as a string), Value, []any, []string, []float64,
-// map[string]any and map[string]string (keys in sorted
-// order) and Marshaler. Anything else is written as the string
-// "<unsupported type>", never a panic.
+// Any writes Go values: common types through fast paths (nil, bool,
+// string, numbers, []byte as a string, Value, Marshaler, error, slices and
+// string-keyed maps of these), anything else through reflection (other
+// slices, arrays, string-keyed maps, pointers, structs by json tag). Map keys
+// come out sorted. Values JSON cannot hold (channels, functions, maps with
+// non-string keys) are written as a string saying so, never a panic.
 func (w *Writer) Any(x any) {
 	switch v := x.(type) {
 	case nil:
@@ -193,9 +236,143 @@ func (w *Writer) Any(x any) {
 			w.String(v[k])
 		}
 		w.ObjectEnd()
+	case []map[string]any:
+		w.ArrayStart()
+		for _, e := range v {
+			w.Any(e)
+		}
+		w.ArrayEnd()
+	case []int:
+		w.ArrayStart()
+		for _, e := range v {
+			w.Int(int64(e))
+		}
+		w.ArrayEnd()
+	case []int64:
+		w.ArrayStart()
+		for _, e := range v {
+			w.Int(e)
+		}
+		w.ArrayEnd()
+	case []bool:
+		w.ArrayStart()
+		for _, e := range v {
+			w.Bool(e)
+		}
+		w.ArrayEnd()
+	case map[string]float64:
+		w.ObjectStart()
+		for _, k := range sortedKeys(v) {
+			w.Key(k)
+			w.Float(v[k])
+		}
+		w.ObjectEnd()
+	case map[string]int:
+		w.ObjectStart()
+		for _, k := range sortedKeys(v) {
+			w.Key(k)
+			w.Int(int64(v[k]))
+		}
+		w.ObjectEnd()
+	case map[string]bool:
+		w.ObjectStart()
+		for _, k := range sortedKeys(v) {
+			w.Key(k)
+			w.Bool(v[k])
+		}
+		w.ObjectEnd()
+	case error:
+		w.String(v.Error())
 	default:
-		w.String("<unsupported type>")
+		w.reflectValue(reflect.ValueOf(x))
 	}
+}
+
+// reflectValue covers the kinds Any has no fast case for: other maps with
+// string keys, slices and arrays, pointers, and structs (exported fields,
+// named by their json tag when there is one).
+func (w *Writer) reflectValue(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Invalid:
+		w.Null()
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			w.Null()
+			return
+		}
+		w.Any(v.Elem().Interface())
+	case reflect.Bool:
+		w.Bool(v.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		w.Int(v.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		w.Uint(v.Uint())
+	case reflect.Float32, reflect.Float64:
+		w.Float(v.Float())
+	case reflect.String:
+		w.String(v.String())
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			w.Null()
+			return
+		}
+		w.ArrayStart()
+		for i := 0; i < v.Len(); i++ {
+			w.Any(v.Index(i).Interface())
+		}
+		w.ArrayEnd()
+	case reflect.Map:
+		if v.Type().Key().Kind() != reflect.String {
+			w.String("<map with non-string keys>")
+			return
+		}
+		keys := make([]string, 0, v.Len())
+		for _, k := range v.MapKeys() {
+			keys = append(keys, k.String())
+		}
+		sortStrings(keys)
+		w.ObjectStart()
+		for _, k := range keys {
+			w.Key(k)
+			w.Any(v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())).Interface())
+		}
+		w.ObjectEnd()
+	case reflect.Struct:
+		w.ObjectStart()
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name := f.Name
+			if tag := f.Tag.Get("json"); tag != "" {
+				if tag == "-" {
+					continue
+				}
+				if j := indexByte(tag, ','); j >= 0 {
+					tag = tag[:j]
+				}
+				if tag != "" {
+					name = tag
+				}
+			}
+			w.Key(name)
+			w.Any(v.Field(i).Interface())
+		}
+		w.ObjectEnd()
+	default:
+		w.String("<unsupported type " + v.Type().String() + ">")
+	}
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
 }
 
 // Marshaler is implemented by types that write themselves with a Writer.
@@ -204,17 +381,25 @@ type Marshaler interface {
 }
 
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+	var small [16]string
+	keys := small[:0]
+	if len(m) > len(small) {
+		keys = make([]string, 0, len(m))
+	}
 	for k := range m {
 		keys = append(keys, k)
 	}
-	// insertion sort: maps here are small and this avoids importing sort.
+	sortStrings(keys)
+	return keys
+}
+
+// sortStrings is an insertion sort: maps here are small.
+func sortStrings(keys []string) {
 	for i := 1; i < len(keys); i++ {
 		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
 			keys[j], keys[j-1] = keys[j-1], keys[j]
 		}
 	}
-	return keys
 }
 
 const hexDigits = "0123456789abcdef"

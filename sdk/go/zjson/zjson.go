@@ -1,10 +1,12 @@
 // Package zjson is a small JSON reader and writer without reflection.
 //
 // The zappy guest SDK moves every structured message across the ABI as JSON.
-// encoding/json costs ~40 µs to decode a 300-byte check input inside a Go wasm
-// guest and adds 1.4 MB to the module; zjson does the same work in a few
-// microseconds and keeps the module small. It is deliberately minimal: Parse
-// builds a tree of Values, Writer appends JSON to a byte slice.
+// Inside a Go wasm guest encoding/json costs ~40 µs to decode a 300-byte
+// check input and adds 1.4 MB to the module. zjson parses into a flat tape
+// (one allocation per document; strings are views of the input unless they
+// hold escapes) and reads values lazily, which keeps parsing to a few
+// microseconds even in wasm. Parse keeps a reference to its input: the
+// caller must not modify it afterwards.
 package zjson
 
 import (
@@ -13,6 +15,7 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Kind is the JSON type of a Value.
@@ -33,14 +36,29 @@ func (k Kind) String() string {
 	return [...]string{"null", "bool", "number", "string", "array", "object"}[k]
 }
 
-// Value is one parsed JSON value.
-type Value struct {
+// entry is one value on the tape. Containers are followed by their
+// children (for objects: key, value, key, value, ...); next is the index of
+// the entry after the whole subtree.
+type entry struct {
 	kind    Kind
-	present bool
-	b       bool
-	s       string // string contents, or the number's literal text
-	arr     []Value
-	obj     []Member
+	escaped bool  // string with escapes: decode on access
+	truth   bool  // for Bool
+	start   int32 // strings: inside the quotes; numbers: the literal
+	end     int32
+	next    int32
+	count   int32 // containers: number of children (pairs for objects)
+}
+
+type tape struct {
+	src     []byte
+	entries []entry
+}
+
+// Value is one parsed JSON value: a position on a document's tape. The zero
+// Value is a missing value.
+type Value struct {
+	t *tape
+	i int32
 }
 
 // Member is one key/value pair of an object, in document order.
@@ -49,22 +67,41 @@ type Member struct {
 	Value Value
 }
 
+func (v Value) e() *entry {
+	if v.t == nil {
+		return nil
+	}
+	return &v.t.entries[v.i]
+}
+
 // Kind returns the JSON type.
-func (v Value) Kind() Kind { return v.kind }
+func (v Value) Kind() Kind {
+	if e := v.e(); e != nil {
+		return e.kind
+	}
+	return Null
+}
 
 // Exists reports whether the value was present in the document (a JSON null
 // exists; a missing key does not).
-func (v Value) Exists() bool { return v.present }
+func (v Value) Exists() bool { return v.t != nil }
 
 // IsNull reports whether the value is JSON null or missing.
-func (v Value) IsNull() bool { return v.kind == Null }
+func (v Value) IsNull() bool { return v.Kind() == Null }
 
 // Get returns the member key of an object, or a missing Value.
 func (v Value) Get(key string) Value {
-	for i := range v.obj {
-		if v.obj[i].Key == key {
-			return v.obj[i].Value
+	e := v.e()
+	if e == nil || e.kind != Object {
+		return Value{}
+	}
+	for i := v.i + 1; i < e.next; {
+		k := &v.t.entries[i]
+		if !k.escaped && int(k.end-k.start) == len(key) && string(v.t.src[k.start:k.end]) == key ||
+			k.escaped && v.t.str(k) == key {
+			return Value{v.t, i + 1}
 		}
+		i = v.t.entries[i+1].next
 	}
 	return Value{}
 }
@@ -79,55 +116,117 @@ func (v Value) Path(keys ...string) Value {
 
 // Index returns element i of an array, or a missing Value.
 func (v Value) Index(i int) Value {
-	if i < 0 || i >= len(v.arr) {
+	e := v.e()
+	if e == nil || e.kind != Array || i < 0 || i >= int(e.count) {
 		return Value{}
 	}
-	return v.arr[i]
+	j := v.i + 1
+	for ; i > 0; i-- {
+		j = v.t.entries[j].next
+	}
+	return Value{v.t, j}
 }
 
 // Len is the number of elements of an array or members of an object.
 func (v Value) Len() int {
-	if v.kind == Object {
-		return len(v.obj)
+	if e := v.e(); e != nil && (e.kind == Array || e.kind == Object) {
+		return int(e.count)
 	}
-	return len(v.arr)
+	return 0
 }
 
 // Array returns the elements of an array (nil for other kinds).
-func (v Value) Array() []Value { return v.arr }
+func (v Value) Array() []Value {
+	e := v.e()
+	if e == nil || e.kind != Array {
+		return nil
+	}
+	out := make([]Value, 0, e.count)
+	for j := v.i + 1; j < e.next; j = v.t.entries[j].next {
+		out = append(out, Value{v.t, j})
+	}
+	return out
+}
 
 // Members returns the members of an object (nil for other kinds).
-func (v Value) Members() []Member { return v.obj }
+func (v Value) Members() []Member {
+	e := v.e()
+	if e == nil || e.kind != Object {
+		return nil
+	}
+	out := make([]Member, 0, e.count)
+	for j := v.i + 1; j < e.next; {
+		out = append(out, Member{Key: v.t.str(&v.t.entries[j]), Value: Value{v.t, j + 1}})
+		j = v.t.entries[j+1].next
+	}
+	return out
+}
+
+// raw is the literal text of a string (without quotes, escapes undecoded)
+// or number.
+func (t *tape) raw(e *entry) string {
+	if e.end <= e.start {
+		return ""
+	}
+	return unsafe.String(&t.src[e.start], int(e.end-e.start))
+}
+
+func (t *tape) str(e *entry) string {
+	if !e.escaped {
+		return t.raw(e)
+	}
+	s, _ := unescape(t.src[e.start:e.end])
+	return s
+}
 
 // Str returns a string value; numbers and booleans are rendered as text, so
 // YAML authors who wrote `expect: 250` still get "250". Null gives "".
 func (v Value) Str() string {
-	switch v.kind {
-	case String, Number:
-		return v.s
+	e := v.e()
+	if e == nil {
+		return ""
+	}
+	switch e.kind {
+	case String:
+		return v.t.str(e)
+	case Number:
+		return v.t.raw(e)
 	case Bool:
-		return strconv.FormatBool(v.b)
+		return strconv.FormatBool(e.truth)
 	}
 	return ""
 }
 
 // StrOr returns Str, or def when the value is missing or null.
 func (v Value) StrOr(def string) string {
-	if v.kind == Null {
+	if v.Kind() == Null {
 		return def
 	}
 	return v.Str()
 }
 
+func (v Value) numText() (string, bool) {
+	e := v.e()
+	if e == nil {
+		return "", false
+	}
+	switch e.kind {
+	case Number:
+		return v.t.raw(e), true
+	case String:
+		return v.t.str(e), true
+	}
+	return "", false
+}
+
 // Float returns a number (or a numeric string) as float64; 0 otherwise.
 func (v Value) Float() float64 {
-	if v.kind == Number || v.kind == String {
-		f, err := strconv.ParseFloat(v.s, 64)
-		if err == nil {
+	if s, ok := v.numText(); ok {
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
 			return f
 		}
 	}
-	if v.kind == Bool && v.b {
+	if e := v.e(); e != nil && e.kind == Bool && e.truth {
 		return 1
 	}
 	return 0
@@ -135,16 +234,15 @@ func (v Value) Float() float64 {
 
 // Int returns a number (or a numeric string) as int64, truncating fractions.
 func (v Value) Int() int64 {
-	if v.kind == Number || v.kind == String {
-		if i, err := strconv.ParseInt(v.s, 10, 64); err == nil {
+	if s, ok := v.numText(); ok {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return i
 		}
-		f := v.Float()
-		if f >= math.MinInt64 && f <= math.MaxInt64 {
+		if f := v.Float(); f >= math.MinInt64 && f <= math.MaxInt64 {
 			return int64(f)
 		}
 	}
-	if v.kind == Bool && v.b {
+	if e := v.e(); e != nil && e.kind == Bool && e.truth {
 		return 1
 	}
 	return 0
@@ -152,8 +250,8 @@ func (v Value) Int() int64 {
 
 // Uint returns a number as uint64, exact for the full range (SNMP Counter64).
 func (v Value) Uint() uint64 {
-	if v.kind == Number || v.kind == String {
-		if u, err := strconv.ParseUint(v.s, 10, 64); err == nil {
+	if s, ok := v.numText(); ok {
+		if u, err := strconv.ParseUint(s, 10, 64); err == nil {
 			return u
 		}
 		if i := v.Int(); i > 0 {
@@ -165,22 +263,26 @@ func (v Value) Uint() uint64 {
 
 // IntOr returns Int, or def when the value is missing or null.
 func (v Value) IntOr(def int64) int64 {
-	if v.kind == Null {
+	if v.Kind() == Null {
 		return def
 	}
 	return v.Int()
 }
 
 // Truthy interprets booleans the way APMonitor configs write them:
-// true/yes/on/ok/1 (any case) are true; false/no/off/0, null and missing are false.
+// true/yes/on/ok/y/1 (any case) are true; anything else is false.
 func (v Value) Truthy() bool {
-	switch v.kind {
+	e := v.e()
+	if e == nil {
+		return false
+	}
+	switch e.kind {
 	case Bool:
-		return v.b
+		return e.truth
 	case Number:
 		return v.Float() != 0
 	case String:
-		switch lower(v.s) {
+		switch lower(v.t.str(e)) {
 		case "true", "yes", "on", "ok", "1", "y":
 			return true
 		}
@@ -190,7 +292,7 @@ func (v Value) Truthy() bool {
 
 // BoolOr returns Truthy, or def when the value is missing or null.
 func (v Value) BoolOr(def bool) bool {
-	if v.kind == Null {
+	if v.Kind() == Null {
 		return def
 	}
 	return v.Truthy()
@@ -198,11 +300,12 @@ func (v Value) BoolOr(def bool) bool {
 
 // Strings returns an array of strings (non-strings rendered with Str).
 func (v Value) Strings() []string {
-	if v.kind != Array {
+	arr := v.Array()
+	if arr == nil {
 		return nil
 	}
-	out := make([]string, len(v.arr))
-	for i, e := range v.arr {
+	out := make([]string, len(arr))
+	for i, e := range arr {
 		out[i] = e.Str()
 	}
 	return out
@@ -213,6 +316,74 @@ func (v Value) Raw() []byte {
 	var w Writer
 	w.Value(v)
 	return w.Bytes()
+}
+
+// Source returns the value's text exactly as it appears in the parsed
+// document (a view: do not modify it), or nil for a missing value. Strings
+// include their quotes.
+func (v Value) Source() []byte {
+	e := v.e()
+	if e == nil {
+		return nil
+	}
+	switch e.kind {
+	case Object, Array, Number:
+		return v.t.src[e.start:e.end:e.end]
+	case String:
+		return v.t.src[e.start-1 : e.end+1 : e.end+1]
+	case Bool:
+		if e.truth {
+			return []byte("true")
+		}
+		return []byte("false")
+	}
+	return []byte("null")
+}
+
+// Interface converts the value to plain Go values the way encoding/json
+// does: nil, bool, float64, string, []any and map[string]any.
+func (v Value) Interface() any {
+	e := v.e()
+	if e == nil {
+		return nil
+	}
+	switch e.kind {
+	case Bool:
+		return e.truth
+	case Number:
+		return v.Float()
+	case String:
+		return v.t.str(e)
+	case Array:
+		out := make([]any, 0, e.count)
+		for j := v.i + 1; j < e.next; j = v.t.entries[j].next {
+			out = append(out, Value{v.t, j}.Interface())
+		}
+		return out
+	case Object:
+		out := make(map[string]any, e.count)
+		for j := v.i + 1; j < e.next; {
+			out[v.t.str(&v.t.entries[j])] = Value{v.t, j + 1}.Interface()
+			j = v.t.entries[j+1].next
+		}
+		return out
+	}
+	return nil
+}
+
+// Each calls f for every member of an object in document order, without
+// allocating; f returns false to stop.
+func (v Value) Each(f func(key string, val Value) bool) {
+	e := v.e()
+	if e == nil || e.kind != Object {
+		return
+	}
+	for j := v.i + 1; j < e.next; {
+		if !f(v.t.str(&v.t.entries[j]), Value{v.t, j + 1}) {
+			return
+		}
+		j = v.t.entries[j+1].next
+	}
 }
 
 func lower(s string) string {
@@ -247,189 +418,339 @@ func (e *parseError) Unwrap() error { return ErrSyntax }
 const maxDepth = 512
 
 // Parse parses one JSON document. Trailing whitespace is allowed, anything
-// else after the value is an error.
+// else after the value is an error. The returned Value refers to data.
+//
+// The parser is one loop with an explicit stack rather than recursive
+// descent: function calls are expensive in Go's wasm code, and a check input
+// has a dozen values.
 func Parse(data []byte) (Value, error) {
-	p := parser{data: data}
-	p.ws()
-	v, err := p.value(0)
-	if err != nil {
+	if len(data) > math.MaxInt32 {
+		return Value{}, &parseError{msg: "document too large", off: 0}
+	}
+	// Roughly one entry per 6 bytes of typical JSON; append grows it if not.
+	p := parser{data: data, t: &tape{src: data, entries: make([]entry, 0, len(data)/6+4)}}
+	if err := p.run(); err != nil {
 		return Value{}, err
 	}
-	p.ws()
-	if p.i != len(p.data) {
-		return Value{}, p.fail("unexpected data after value")
-	}
-	return v, nil
+	return Value{p.t, 0}, nil
 }
 
 type parser struct {
 	data []byte
 	i    int
+	t    *tape
 }
 
 func (p *parser) fail(msg string) error { return &parseError{msg: msg, off: p.i} }
 
-func (p *parser) ws() {
-	for p.i < len(p.data) {
-		switch p.data[p.i] {
-		case ' ', '\t', '\n', '\r':
+func (p *parser) push(e entry) int32 {
+	p.t.entries = append(p.t.entries, e)
+	n := int32(len(p.t.entries))
+	p.t.entries[n-1].next = n
+	return n - 1
+}
+
+// Parser states.
+const (
+	stValue      = iota // a value must come
+	stKeyOrEnd          // just after '{'
+	stKey               // after ',' in an object
+	stValueOrEnd        // just after '['
+	stAfter             // a value just ended
+)
+
+func (p *parser) run() error {
+	var stackBuf [32]int32
+	stack := stackBuf[:0]
+	data := p.data
+	n := len(data)
+	state := stValue
+	for {
+		for p.i < n {
+			if c := data[p.i]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				break
+			}
 			p.i++
-		default:
-			return
+		}
+		switch state {
+		case stKeyOrEnd, stKey:
+			if state == stKeyOrEnd && p.i < n && data[p.i] == '}' {
+				p.closeContainer(stack[len(stack)-1])
+				stack = stack[:len(stack)-1]
+				state = stAfter
+				continue
+			}
+			if p.i >= n || data[p.i] != '"' {
+				return p.fail("expected object key")
+			}
+			if err := p.str(); err != nil {
+				return err
+			}
+			for p.i < n && (data[p.i] == ' ' || data[p.i] == '\t' || data[p.i] == '\n' || data[p.i] == '\r') {
+				p.i++
+			}
+			if p.i >= n || data[p.i] != ':' {
+				return p.fail("expected ':'")
+			}
+			p.i++
+			state = stValue
+		case stValueOrEnd:
+			if p.i < n && data[p.i] == ']' {
+				p.closeContainer(stack[len(stack)-1])
+				stack = stack[:len(stack)-1]
+				state = stAfter
+				continue
+			}
+			state = stValue
+		case stValue:
+			if p.i >= n {
+				return p.fail("unexpected end of input")
+			}
+			switch c := data[p.i]; {
+			case c == '{' || c == '[':
+				if len(stack) >= maxDepth {
+					return p.fail("nesting too deep")
+				}
+				kind, next := Object, stKeyOrEnd
+				if c == '[' {
+					kind, next = Array, stValueOrEnd
+				}
+				stack = append(stack, p.push(entry{kind: kind, start: int32(p.i)}))
+				p.i++
+				state = next
+				continue
+			case c == '"':
+				if err := p.str(); err != nil {
+					return err
+				}
+			case c == '-' || (c >= '0' && c <= '9'):
+				if err := p.number(); err != nil {
+					return err
+				}
+			case c == 't':
+				if err := p.lit("true", entry{kind: Bool, truth: true}); err != nil {
+					return err
+				}
+			case c == 'f':
+				if err := p.lit("false", entry{kind: Bool}); err != nil {
+					return err
+				}
+			case c == 'n':
+				if err := p.lit("null", entry{kind: Null}); err != nil {
+					return err
+				}
+			default:
+				return p.fail("unexpected character " + strconv.QuoteRune(rune(c)))
+			}
+			state = stAfter
+		case stAfter:
+			if len(stack) == 0 {
+				if p.i != n {
+					return p.fail("unexpected data after value")
+				}
+				return nil
+			}
+			at := stack[len(stack)-1]
+			top := &p.t.entries[at]
+			top.count++
+			if p.i >= n {
+				return p.fail("unexpected end of input")
+			}
+			switch data[p.i] {
+			case ',':
+				p.i++
+				if top.kind == Object {
+					state = stKey
+				} else {
+					state = stValue
+				}
+			case '}', ']':
+				if (data[p.i] == '}') != (top.kind == Object) {
+					if top.kind == Object {
+						return p.fail("expected ',' or '}'")
+					}
+					return p.fail("expected ',' or ']'")
+				}
+				p.closeContainer(at)
+				stack = stack[:len(stack)-1]
+			default:
+				if top.kind == Object {
+					return p.fail("expected ',' or '}'")
+				}
+				return p.fail("expected ',' or ']'")
+			}
 		}
 	}
 }
 
-func (p *parser) value(depth int) (Value, error) {
-	if depth > maxDepth {
-		return Value{}, p.fail("nesting too deep")
-	}
-	if p.i >= len(p.data) {
-		return Value{}, p.fail("unexpected end of input")
-	}
-	switch c := p.data[p.i]; {
-	case c == '{':
-		return p.object(depth)
-	case c == '[':
-		return p.array(depth)
-	case c == '"':
-		s, err := p.str()
-		return Value{kind: String, present: true, s: s}, err
-	case c == 't':
-		return p.lit("true", Value{kind: Bool, present: true, b: true})
-	case c == 'f':
-		return p.lit("false", Value{kind: Bool, present: true})
-	case c == 'n':
-		return p.lit("null", Value{kind: Null, present: true})
-	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number()
-	}
-	return Value{}, p.fail("unexpected character " + strconv.QuoteRune(rune(p.data[p.i])))
+// closeContainer ends the container at entry at, whose closing bracket is
+// at p.i.
+func (p *parser) closeContainer(at int32) {
+	p.i++
+	e := &p.t.entries[at]
+	e.end = int32(p.i)
+	e.next = int32(len(p.t.entries))
 }
 
-func (p *parser) lit(word string, v Value) (Value, error) {
+func (p *parser) lit(word string, e entry) error {
 	if len(p.data)-p.i < len(word) || string(p.data[p.i:p.i+len(word)]) != word {
-		return Value{}, p.fail("invalid literal")
+		return p.fail("invalid literal")
 	}
 	p.i += len(word)
-	return v, nil
+	p.push(e)
+	return nil
 }
 
-func (p *parser) number() (Value, error) {
-	start := p.i
-	if p.data[p.i] == '-' {
-		p.i++
+func (p *parser) number() error {
+	data, i := p.data, p.i
+	start := i
+	if data[i] == '-' {
+		i++
 	}
-	digits := func() int {
-		n := 0
-		for p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9' {
-			p.i++
-			n++
+	if i < len(data) && data[i] == '0' {
+		i++ // a leading zero stands alone
+	} else {
+		d := i
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
 		}
-		return n
-	}
-	if p.i < len(p.data) && p.data[p.i] == '0' {
-		p.i++ // a leading zero stands alone
-	} else if digits() == 0 {
-		return Value{}, p.fail("invalid number")
-	}
-	if p.i < len(p.data) && p.data[p.i] == '.' {
-		p.i++
-		if digits() == 0 {
-			return Value{}, p.fail("invalid number")
+		if i == d {
+			p.i = i
+			return p.fail("invalid number")
 		}
 	}
-	if p.i < len(p.data) && (p.data[p.i] == 'e' || p.data[p.i] == 'E') {
-		p.i++
-		if p.i < len(p.data) && (p.data[p.i] == '+' || p.data[p.i] == '-') {
-			p.i++
+	if i < len(data) && data[i] == '.' {
+		i++
+		d := i
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
 		}
-		if digits() == 0 {
-			return Value{}, p.fail("invalid number")
+		if i == d {
+			p.i = i
+			return p.fail("invalid number")
 		}
 	}
-	return Value{kind: Number, present: true, s: string(p.data[start:p.i])}, nil
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
+		}
+		if i == d {
+			p.i = i
+			return p.fail("invalid number")
+		}
+	}
+	p.i = i
+	p.push(entry{kind: Number, start: int32(start), end: int32(i)})
+	return nil
 }
 
-func (p *parser) str() (string, error) {
-	p.i++ // opening quote
-	start := p.i
-	// Fast path: no escapes.
-	for p.i < len(p.data) {
-		c := p.data[p.i]
-		if c == '"' {
-			s := string(p.data[start:p.i])
-			p.i++
-			return s, nil
-		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-		p.i++
-	}
-	buf := append([]byte(nil), p.data[start:p.i]...)
-	for p.i < len(p.data) {
-		c := p.data[p.i]
+// str records a string and validates its escapes; decoding waits until the
+// string is read.
+func (p *parser) str() error {
+	data := p.data
+	i := p.i + 1 // opening quote
+	start := i
+	escaped := false
+	for i < len(data) {
+		c := data[i]
 		switch {
 		case c == '"':
-			p.i++
-			return string(buf), nil
+			p.push(entry{kind: String, escaped: escaped, start: int32(start), end: int32(i)})
+			p.i = i + 1
+			return nil
 		case c < 0x20:
-			return "", p.fail("control character in string")
+			p.i = i
+			return p.fail("control character in string")
 		case c == '\\':
-			p.i++
-			if p.i >= len(p.data) {
-				return "", p.fail("unexpected end of input")
+			escaped = true
+			i++
+			if i >= len(data) {
+				p.i = i
+				return p.fail("unexpected end of input")
 			}
-			e := p.data[p.i]
-			p.i++
-			switch e {
-			case '"', '\\', '/':
-				buf = append(buf, e)
-			case 'b':
-				buf = append(buf, '\b')
-			case 'f':
-				buf = append(buf, '\f')
-			case 'n':
-				buf = append(buf, '\n')
-			case 'r':
-				buf = append(buf, '\r')
-			case 't':
-				buf = append(buf, '\t')
+			switch data[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i++
 			case 'u':
-				r, ok := p.hex4()
-				if !ok {
-					return "", p.fail("invalid \\u escape")
+				if _, ok := hex4(data[i+1:]); !ok {
+					p.i = i
+					return p.fail("invalid \\u escape")
 				}
-				if utf16.IsSurrogate(r) {
-					r2 := utf8.RuneError
-					if p.i+1 < len(p.data) && p.data[p.i] == '\\' && p.data[p.i+1] == 'u' {
-						p.i += 2
-						var ok2 bool
-						if r2, ok2 = p.hex4(); !ok2 {
-							return "", p.fail("invalid \\u escape")
-						}
-					}
-					r = utf16.DecodeRune(r, r2)
-				}
-				buf = utf8.AppendRune(buf, r)
+				i += 5
 			default:
-				return "", p.fail("invalid escape")
+				p.i = i
+				return p.fail("invalid escape")
 			}
 		default:
-			buf = append(buf, c)
-			p.i++
+			i++
 		}
 	}
-	return "", p.fail("unterminated string")
+	p.i = i
+	return p.fail("unterminated string")
 }
 
-func (p *parser) hex4() (rune, bool) {
-	if len(p.data)-p.i < 4 {
+// unescape decodes the inside of a validated JSON string.
+func unescape(b []byte) (string, bool) {
+	buf := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c != '\\' {
+			buf = append(buf, c)
+			i++
+			continue
+		}
+		i++
+		if i >= len(b) {
+			return string(buf), false
+		}
+		e := b[i]
+		i++
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := hex4(b[i:])
+			if !ok {
+				return string(buf), false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2 := utf8.RuneError
+				if i+1 < len(b) && b[i] == '\\' && b[i+1] == 'u' {
+					if x, ok := hex4(b[i+2:]); ok {
+						r2 = x
+						i += 6
+					}
+				}
+				r = utf16.DecodeRune(r, r2)
+			}
+			buf = utf8.AppendRune(buf, r)
+		}
+	}
+	return string(buf), true
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
 		return 0, false
 	}
 	var r rune
-	for _, c := range p.data[p.i : p.i+4] {
+	for _, c := range b[:4] {
 		r <<= 4
 		switch {
 		case c >= '0' && c <= '9':
@@ -442,81 +763,5 @@ func (p *parser) hex4() (rune, bool) {
 			return 0, false
 		}
 	}
-	p.i += 4
 	return r, true
-}
-
-func (p *parser) object(depth int) (Value, error) {
-	p.i++
-	v := Value{kind: Object, present: true}
-	p.ws()
-	if p.i < len(p.data) && p.data[p.i] == '}' {
-		p.i++
-		return v, nil
-	}
-	for {
-		p.ws()
-		if p.i >= len(p.data) || p.data[p.i] != '"' {
-			return Value{}, p.fail("expected object key")
-		}
-		k, err := p.str()
-		if err != nil {
-			return Value{}, err
-		}
-		p.ws()
-		if p.i >= len(p.data) || p.data[p.i] != ':' {
-			return Value{}, p.fail("expected ':'")
-		}
-		p.i++
-		p.ws()
-		e, err := p.value(depth + 1)
-		if err != nil {
-			return Value{}, err
-		}
-		v.obj = append(v.obj, Member{Key: k, Value: e})
-		p.ws()
-		if p.i >= len(p.data) {
-			return Value{}, p.fail("unexpected end of input")
-		}
-		if p.data[p.i] == ',' {
-			p.i++
-			continue
-		}
-		if p.data[p.i] == '}' {
-			p.i++
-			return v, nil
-		}
-		return Value{}, p.fail("expected ',' or '}'")
-	}
-}
-
-func (p *parser) array(depth int) (Value, error) {
-	p.i++
-	v := Value{kind: Array, present: true}
-	p.ws()
-	if p.i < len(p.data) && p.data[p.i] == ']' {
-		p.i++
-		return v, nil
-	}
-	for {
-		p.ws()
-		e, err := p.value(depth + 1)
-		if err != nil {
-			return Value{}, err
-		}
-		v.arr = append(v.arr, e)
-		p.ws()
-		if p.i >= len(p.data) {
-			return Value{}, p.fail("unexpected end of input")
-		}
-		if p.data[p.i] == ',' {
-			p.i++
-			continue
-		}
-		if p.data[p.i] == ']' {
-			p.i++
-			return v, nil
-		}
-		return Value{}, p.fail("expected ',' or ']'")
-	}
 }

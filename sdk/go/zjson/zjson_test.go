@@ -3,6 +3,7 @@ package zjson
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"reflect"
 	"strings"
@@ -150,5 +151,47 @@ func BenchmarkParseCheckInput(b *testing.B) {
 		if _, err := Parse(in); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestSourceInterfaceEach(t *testing.T) {
+	v, err := Parse([]byte(` {"a": [1, "x\n", {"b": null}], "s": "q\"", "n": -1.5e3, "t": true} `))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"a": `[1, "x\n", {"b": null}]`, "s": `"q\""`, "n": `-1.5e3`, "t": "true"} {
+		if got := string(v.Get(key).Source()); got != want {
+			t.Errorf("Source(%s) = %s, want %s", key, got, want)
+		}
+	}
+	want := map[string]any{"a": []any{1.0, "x\n", map[string]any{"b": nil}}, "s": `q"`, "n": -1500.0, "t": true}
+	if got := v.Interface(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Interface = %#v", got)
+	}
+	var keys []string
+	v.Each(func(k string, _ Value) bool { keys = append(keys, k); return k != "n" })
+	if strings.Join(keys, ",") != "a,s,n" {
+		t.Fatalf("Each keys %v", keys)
+	}
+}
+
+func TestWriterAnyKinds(t *testing.T) {
+	type inner struct {
+		A int    `json:"a"`
+		B string `json:"-"`
+		C []int
+		d int
+	}
+	n := 5
+	var w Writer
+	w.Any(map[string]any{
+		"ints": []int{1, 2}, "i64": []int64{3}, "bools": []bool{true}, "mf": map[string]float64{"x": 1.5},
+		"mi": map[string]int{"y": 2}, "mb": map[string]bool{"z": false}, "maps": []map[string]any{{"k": "v"}},
+		"err": errors.New("boom"), "struct": inner{A: 1, B: "hidden", C: []int{7}, d: 9}, "ptr": &n, "nilptr": (*int)(nil),
+		"u16": []uint16{4}, "mstr": map[string][]string{"l": {"a"}}, "chan": make(chan int),
+	})
+	want := `{"bools":[true],"chan":"<unsupported type chan int>","err":"boom","i64":[3],"ints":[1,2],"maps":[{"k":"v"}],"mb":{"z":false},"mf":{"x":1.5},"mi":{"y":2},"mstr":{"l":["a"]},"nilptr":null,"ptr":5,"struct":{"a":1,"C":[7]},"u16":[4]}`
+	if got := string(w.Bytes()); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }

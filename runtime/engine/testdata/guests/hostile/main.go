@@ -26,12 +26,11 @@ func init() {
 	}
 	// connect: a well-behaved TCP connect check.
 	reg("connect", func(c *zappy.Check) zappy.Result {
-		conn, err := c.DialTCP(c.Target, nil)
+		info, err := c.ProbeTCP(c.Target, nil)
 		if err != nil {
 			return zappy.Down(err)
 		}
-		defer conn.Close()
-		return zappy.Up("connected to " + conn.Remote)
+		return zappy.Up("connected to " + info.Remote)
 	}, "tcp")
 	// banner: connect and read a line.
 	reg("banner", func(c *zappy.Check) zappy.Result {

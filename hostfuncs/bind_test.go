@@ -1,0 +1,151 @@
+package hostfuncs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+)
+
+type testEnv struct {
+	allowed string
+	handles Handles
+	max     int64
+}
+
+func (e *testEnv) Allow(host string, port int) error {
+	if host == e.allowed {
+		return nil
+	}
+	return fmt.Errorf("destination %s:%d is not in the allow-list", host, port)
+}
+func (e *testEnv) Handles() *Handles { return &e.handles }
+func (e *testEnv) MaxBytes() int64   { return e.max }
+
+func TestEncodeResult(t *testing.T) {
+	tests := []struct {
+		name string
+		resp any
+		err  error
+		want string
+	}{
+		{"nothing", nil, nil, `{}`},
+		{"struct", UDPResponse{Sent: 3, From: "x"}, nil, `{"sent":3,"replied":false,"from":"x","rtt_ms":0,"timed_out":false,"truncated":false}`},
+		{"marshaler", TCPWriteResponse{N: 2, WriteMS: 0.5}, nil, `{"n":2,"write_ms":0.5}`},
+		{"marshaler and error", TCPWriteResponse{N: 1}, Errorf(CodeReset, "write: reset"), `{"n":1,"write_ms":0,"error":{"code":"reset","message":"write: reset"}}`},
+		{"error only", nil, io.EOF, `{"error":{"code":"eof","message":"EOF"}}`},
+		{"empty struct and error", struct{}{}, Errorf(CodeLimit, "full"), `{"error":{"code":"limit","message":"full"}}`},
+	}
+	for _, tt := range tests {
+		got := string(EncodeResult(tt.resp, tt.err))
+		if got != tt.want {
+			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
+		}
+		if !json.Valid([]byte(got)) {
+			t.Errorf("%s: invalid JSON %s", tt.name, got)
+		}
+	}
+}
+
+func TestOpsTable(t *testing.T) {
+	want := []string{"", "tcp.connect", "tcp.write", "tcp.read", "tcp.starttls", "tcp.close", "udp.exchange",
+		"http.request", "http3.request", "tls.probe", "icmp.ping", "snmp.request", "sleep"}
+	for id, name := range want {
+		op := LookupOp(int32(id))
+		if id == 0 {
+			if op != nil {
+				t.Errorf("op 0 exists")
+			}
+			continue
+		}
+		if op == nil || op.Name != name || op.ID != int32(id) {
+			t.Errorf("op %d = %+v, want %s", id, op, name)
+		}
+	}
+	if LookupOp(99) != nil || LookupOp(-1) != nil {
+		t.Error("out-of-range op found")
+	}
+}
+
+func TestPrepareRefusals(t *testing.T) {
+	env := &testEnv{allowed: "127.0.0.1", max: 1 << 20}
+	tests := []struct {
+		op   string
+		req  string
+		code Code
+	}{
+		{"tcp.connect", `{"address":"10.0.0.1:25"}`, CodeDenied},
+		{"tcp.connect", `{"address":"no-port"}`, CodeInvalid},
+		{"tcp.connect", `{"address":`, CodeInvalid},
+		{"tcp.read", `{"handle":7}`, CodeInvalid},
+		{"udp.exchange", `{"address":"10.0.0.1:53"}`, CodeDenied},
+		{"http.request", `{"url":"http://10.0.0.1/"}`, CodeDenied},
+		{"http.request", `{"url":"not a url"}`, CodeInvalid},
+		{"http3.request", `{"url":"https://example.com/"}`, CodeDenied},
+		{"tls.probe", `{"address":"10.0.0.1:443"}`, CodeDenied},
+		{"icmp.ping", `{"address":"10.0.0.1"}`, CodeDenied},
+		{"snmp.request", `{"address":"snmp://10.0.0.1","oids":["1.3.6.1.2.1.1.1.0"]}`, CodeDenied},
+	}
+	for _, tt := range tests {
+		var op *Op
+		for _, o := range Ops {
+			if o != nil && o.Name == tt.op {
+				op = o
+			}
+		}
+		_, err := op.Prepare(env, []byte(tt.req), nil)
+		var ze *Error
+		if !errors.As(err, &ze) || ze.Code != tt.code {
+			t.Errorf("%s %s: error %v, want code %s", tt.op, tt.req, err, tt.code)
+		}
+	}
+}
+
+func TestConnectReadCloseThroughOps(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Write([]byte("hello\nrest"))
+			c.Close()
+		}
+	}()
+	env := &testEnv{allowed: "127.0.0.1", max: 3, handles: Handles{Max: 1}}
+	ctx := context.Background()
+	run := func(id int32, req string) (string, []byte, error) {
+		exec, err := LookupOp(id).Prepare(env, []byte(req), nil)
+		if err != nil {
+			return "", nil, err
+		}
+		resp, out, err := exec(ctx)
+		return string(EncodeResult(resp, err)), out, err
+	}
+	res, _, err := run(1, fmt.Sprintf(`{"address":%q}`, ln.Addr()))
+	if err != nil || !strings.Contains(res, `"handle":1`) {
+		t.Fatalf("connect: %s %v", res, err)
+	}
+	// The sandbox's MaxBytes (3) caps the read whatever the request asks.
+	_, out, err := run(3, `{"handle":1,"mode":"eof","max_bytes":100}`)
+	if string(out) != "hel" {
+		t.Fatalf("read %q %v", out, err)
+	}
+	// One handle at most: a second connect is refused with code limit.
+	_, _, err = run(1, fmt.Sprintf(`{"address":%q}`, ln.Addr()))
+	if Classify(err) != CodeLimit {
+		t.Fatalf("second connect: %v", err)
+	}
+	if _, _, err := run(5, `{"handle":1}`); err != nil {
+		t.Fatal(err)
+	}
+	if env.handles.Len() != 0 {
+		t.Fatal("handle not closed")
+	}
+}

@@ -1,0 +1,44 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zappy-mon/zappy/runtime/check"
+)
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkNoopCheck measures the engine's own cost per check: a check type
+// that does no I/O at all, 64 in flight, through a trusted multiplexed Go
+// module. It is the floor under every check's overhead (docs/PERFORMANCE.md).
+func BenchmarkNoopCheck(b *testing.B) {
+	e, _ := testEngine(b)
+	m := load(b, e, "hostile", Policy{Trusted: true})
+	m.Run(context.Background(), check.Request{Type: "state", Timeout: time.Second})
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 64)
+	c0 := cpuTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		slots <- struct{}{}
+		wg.Add(1)
+		m.Start(context.Background(), check.Request{Name: "n", Type: "state", Timeout: 5 * time.Second}, func(r check.Result) {
+			if r.Status != check.Up {
+				b.Error(r.Message)
+			}
+			<-slots
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op")
+}
