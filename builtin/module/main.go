@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/zappy-mon/zappy/builtin/internal/version"
 	zappy "github.com/zappy-mon/zappy/sdk/go"
@@ -65,8 +64,6 @@ func quote(b []byte) string {
 	}
 	return strconv.Quote(s)
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func fmtMS(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) + " ms" }
 

@@ -21,8 +21,15 @@ func cpuTime() time.Duration {
 // that does no I/O at all, 64 in flight, through a trusted multiplexed Go
 // module. It is the floor under every check's overhead (docs/PERFORMANCE.md).
 func BenchmarkNoopCheck(b *testing.B) {
+	b.Run("trusted", func(b *testing.B) { benchNoop(b, Policy{Trusted: true}) })
+	// Untrusted modules are compiled with termination checks at every loop
+	// header and function entry, so that an endless loop can be stopped.
+	b.Run("sandboxed", func(b *testing.B) { benchNoop(b, Policy{}) })
+}
+
+func benchNoop(b *testing.B, p Policy) {
 	e, _ := testEngine(b)
-	m := load(b, e, "hostile", Policy{Trusted: true})
+	m := load(b, e, "hostile", p)
 	m.Run(context.Background(), check.Request{Type: "state", Timeout: time.Second})
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, 64)

@@ -264,3 +264,24 @@ func TestPanicFailsOnlyItsCheck(t *testing.T) {
 		t.Fatalf("check after the panic: %s %q", r.Status, r.Message)
 	}
 }
+
+// TestGCUnderLoad runs thousands of allocating checks at once, so the guest's
+// garbage collector runs (and parks goroutines to assist it) while checks are
+// between SDK calls: the SDK's shared state must survive goroutine switches in
+// the middle of its updates.
+func TestGCUnderLoad(t *testing.T) {
+	e, _ := testEngine(t)
+	m := load(t, e, "hostile", Policy{})
+	const n = 3000
+	addr := listener(t, "220 gc", 50*time.Millisecond)
+	results := make(chan check.Result, n)
+	for i := 0; i < n; i++ {
+		m.Start(context.Background(), check.Request{Name: fmt.Sprint(i), Type: "banner", Target: "tcp://" + addr,
+			Timeout: 20 * time.Second, Config: cfg("garbage_kb", 64)}, func(r check.Result) { results <- r })
+	}
+	for i := 0; i < n; i++ {
+		if r := <-results; r.Status != check.Up || r.Fields["banner"] != "220 gc" {
+			t.Fatalf("check %s: %s %q", r.Name, r.Status, r.Message)
+		}
+	}
+}

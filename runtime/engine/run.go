@@ -41,9 +41,8 @@ type run struct {
 	hardTimer atomic.Pointer[time.Timer]
 
 	// owned by the instance
-	inst   *instance
-	ops    map[int64]*pendingOp
-	nextOp int
+	inst *instance
+	ops  map[int64]*pendingOp
 }
 
 func (m *Module) newRun(ctx context.Context, req check.Request, done func(check.Result)) (*run, error) {

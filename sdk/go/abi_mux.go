@@ -12,6 +12,7 @@ package zappy
 import (
 	"runtime"
 	"runtime/metrics"
+	"sync"
 
 	"github.com/zappy-mon/zappy/sdk/go/zjson"
 )
@@ -22,7 +23,12 @@ type completion struct {
 	err  error
 }
 
+// The SDK's shared state. Go in wasm runs one goroutine at a time, but a
+// goroutine can still be switched out in the middle of a map or slice update
+// (an allocation may park it to assist the garbage collector), so every
+// access goes through mu.
 var (
+	mu      sync.Mutex
 	checks  = map[int64]*Check{}
 	pending = map[int64]chan completion{}
 	idle    []chan *Check // parked workers waiting for their next check
@@ -44,10 +50,15 @@ func exportStart(checkID int64, inputLen int32) {
 		return
 	}
 	c.ID = checkID
+	mu.Lock()
 	checks[checkID] = c
+	var w chan *Check
 	if n := len(idle); n > 0 {
-		w := idle[n-1]
+		w = idle[n-1]
 		idle = idle[:n-1]
+	}
+	mu.Unlock()
+	if w != nil {
 		w <- c // buffered: never blocks
 		return
 	}
@@ -58,30 +69,40 @@ func worker(c *Check) {
 	next := make(chan *Check, 1)
 	for {
 		res := runHandler(handlerFor(c.Type), c)
+		mu.Lock()
 		delete(checks, c.ID)
+		mu.Unlock()
 		finish(c, res)
+		mu.Lock()
 		if len(idle) >= maxIdleWorkers {
+			mu.Unlock()
 			return
 		}
 		idle = append(idle, next)
+		mu.Unlock()
 		c = <-next
 	}
 }
 
 //go:wasmexport zappy_complete
 func exportComplete(token int64, jsonLen, dataLen int32) {
+	mu.Lock()
 	ch, ok := pending[token]
+	delete(pending, token)
+	mu.Unlock()
 	if !ok {
 		return
 	}
-	delete(pending, token)
 	v, data, err := takeResult(token, jsonLen, dataLen)
 	ch <- completion{v, data, err} // buffered: never blocks
 }
 
 //go:wasmexport zappy_cancel
 func exportCancel(checkID int64) {
-	if c, ok := checks[checkID]; ok {
+	mu.Lock()
+	c, ok := checks[checkID]
+	mu.Unlock()
+	if ok {
 		c.canceled = true
 	}
 }
@@ -116,6 +137,7 @@ func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte
 	if tok&readyBit != 0 {
 		return takeResult(tok, 0, 0)
 	}
+	mu.Lock()
 	var ch chan completion
 	if n := len(chanBin); n > 0 {
 		ch = chanBin[n-1]
@@ -124,8 +146,11 @@ func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte
 		ch = make(chan completion, 1)
 	}
 	pending[tok] = ch
+	mu.Unlock()
 	r := <-ch
+	mu.Lock()
 	chanBin = append(chanBin, ch)
+	mu.Unlock()
 	return r.json, r.data, r.err
 }
 

@@ -9,6 +9,7 @@ import "github.com/zappy-mon/zappy/sdk/go/zjson"
 // pure logic can be unit-tested), and every primitive reports that clearly.
 
 func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte, error) {
+	putWriter(w)
 	return zjson.Value{}, nil, &Error{Code: "invalid", Message: "zappy: " + opName(op) + " needs the zappy host (build with GOOS=wasip1 GOARCH=wasm)"}
 }
 

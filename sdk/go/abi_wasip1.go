@@ -3,6 +3,7 @@
 package zappy
 
 import (
+	"sync"
 	"unsafe"
 
 	"github.com/zappy-mon/zappy/sdk/go/zjson"
@@ -41,25 +42,29 @@ func bufPtr(b []byte) unsafe.Pointer {
 }
 
 // scratch holds small results so that most takes need no allocation beyond
-// the copies handed to check code.
-var scratch [4096]byte
+// the copies handed to check code; scratchMu keeps two goroutines from using
+// it at once (one can be switched out while allocating its copy).
+var (
+	scratchMu sync.Mutex
+	scratch   [4096]byte
+)
 
 // takeResult fetches a completed op's result. sizes may be 0 when unknown
 // (synchronous completion): the scratch buffer is tried first.
 func takeResult(token int64, jsonLen, dataLen int32) (zjson.Value, []byte, error) {
 	var js, data []byte
 	if jsonLen == 0 && dataLen == 0 {
+		scratchMu.Lock()
 		r := hostTake(token, unsafe.Pointer(&scratch[0]), int32(len(scratch)), nil, 0)
+		if r >= 0 && r&tooSmall == 0 {
+			// Fits, and has no payload (else the host says tooSmall).
+			js = append([]byte(nil), scratch[:r>>32&sizeMask]...)
+			scratchMu.Unlock()
+			return parseResult(js, nil)
+		}
+		scratchMu.Unlock()
 		if r < 0 {
 			return zjson.Value{}, nil, abiError(r, "take")
-		}
-		if r&tooSmall == 0 {
-			js = append([]byte(nil), scratch[:r>>32&sizeMask]...)
-			if r&sizeMask == 0 {
-				return parseResult(js, nil)
-			}
-			// Data present but no data buffer was offered: cannot happen as
-			// the host reports tooSmall in that case; fall through safely.
 		}
 		jsonLen, dataLen = int32(r>>32&sizeMask), int32(r&sizeMask)
 	}

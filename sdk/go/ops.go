@@ -1,6 +1,7 @@
 package zappy
 
 import (
+	"sync"
 	"time"
 
 	"github.com/zappy-mon/zappy/sdk/go/zjson"
@@ -35,25 +36,37 @@ func opName(op int32) string {
 func ms(d time.Duration) int64 { return int64(d / time.Millisecond) }
 
 // writers is a free list of request writers: a request is copied by the host
-// the moment it is sent, so its buffer can serve the next one.
-var writers []*zjson.Writer
+// the moment it is sent, so its buffer can serve the next one. Guarded by a
+// mutex: a goroutine can be switched out in the middle of an append.
+var (
+	writersMu sync.Mutex
+	writers   []*zjson.Writer
+)
 
 func getWriter() *zjson.Writer {
+	writersMu.Lock()
 	if n := len(writers); n > 0 {
 		w := writers[n-1]
 		writers = writers[:n-1]
+		writersMu.Unlock()
 		w.Reset()
 		return w
 	}
+	writersMu.Unlock()
 	w := &zjson.Writer{}
 	w.Grow(256)
 	return w
 }
 
 func putWriter(w *zjson.Writer) {
-	if len(writers) < 64 && cap(w.Bytes()) <= 64<<10 {
+	if cap(w.Bytes()) > 64<<10 {
+		return
+	}
+	writersMu.Lock()
+	if len(writers) < 64 {
 		writers = append(writers, w)
 	}
+	writersMu.Unlock()
 }
 
 // send starts op with the request w holds, recycling w as soon as the host

@@ -84,3 +84,36 @@ func TestParseCheck(t *testing.T) {
 		t.Fatalf("parsed %+v", c)
 	}
 }
+
+func TestManifestAndRegistry(t *testing.T) {
+	saved := types
+	defer func() { types = saved }()
+	types = nil
+	Module("probe", "2.1.0")
+	Register(Type{Name: "a", Description: "first", Schema: `{"type":"object"}`, Capabilities: []string{"tcp"}}, func(c *Check) Result { return Up("a") })
+	Register(Type{Name: "b"}, func(c *Check) Result { return Up("b") })
+	Register(Type{Name: "a"}, func(c *Check) Result { return Up("a2") }) // replaces
+	want := `{"abi":1,"name":"probe","version":"2.1.0","mode":"multiplexed","sdk":"go","types":[` +
+		`{"name":"a","capabilities":[]},{"name":"b","capabilities":[]}]}`
+	if got := string(manifestJSON("multiplexed")); got != want {
+		t.Fatalf("manifest\n%s\nwant\n%s", got, want)
+	}
+	if r := handlerFor("a")(&Check{}); r.Message != "a2" {
+		t.Fatalf("handler a: %q", r.Message)
+	}
+	if handlerFor("zzz") != nil {
+		t.Fatal("unknown type has a handler")
+	}
+}
+
+func TestErrorFrom(t *testing.T) {
+	v, _ := zjson.Parse([]byte(`{"n":1,"error":{"code":"refused","message":"connect x: refused"}}`))
+	err := errorFrom(v)
+	if CodeOf(err) != "refused" || err.Error() != "connect x: refused" {
+		t.Fatalf("%v", err)
+	}
+	v, _ = zjson.Parse([]byte(`{"n":1}`))
+	if errorFrom(v) != nil {
+		t.Fatal("error from a success")
+	}
+}

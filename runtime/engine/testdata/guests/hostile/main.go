@@ -43,6 +43,11 @@ func init() {
 		if err != nil {
 			return zappy.Down(err)
 		}
+		// garbage_kb allocates that much per check, so that tests can make
+		// the guest's garbage collector run while many checks are in flight.
+		for i := int64(0); i < c.Config.Get("garbage_kb").Int(); i++ {
+			sink = append(sink[:0], make([]byte, 1024))
+		}
 		if c.Config.Get("panic").Truthy() {
 			var m map[string]int
 			m["boom"] = 1 // nil map write
