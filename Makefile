@@ -53,8 +53,8 @@ $(STATICCHECK):
 
 ## fuzz: short fuzzing runs of the parsers (CI runs them briefly)
 fuzz:
-	$(GO) test ./sdk/go/zjson -run '^$$' -fuzz FuzzParse -fuzztime 10s
-	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime 10s
+	$(GO) test ./sdk/go/zjson -run '^$$' -fuzz FuzzParse -fuzztime 10s -fuzzminimizetime 2s
+	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime 10s -fuzzminimizetime 2s
 
 ## bench: benchmarks; figures are recorded in docs/PERFORMANCE.md
 bench:
