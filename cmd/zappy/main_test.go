@@ -79,7 +79,7 @@ func TestCheckErrorsAreClear(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"check", "--type", "gopher", "--address", "x"}, `command line: monitor "gopher x": type: unknown type "gopher"; the built-in module builtin provides: ping, tcp, udp, http, quic, cert`},
+		{[]string{"check", "--type", "gopher", "--address", "x"}, `command line: monitor "gopher x": type: unknown type "gopher" (built-in types: ping, http, quic, tcp, udp, cert, ports, port, host; a custom type needs module:)`},
 		{[]string{"check", "--type", "snmp", "--address", "snmp://x"}, "type 'snmp' is not valid. Did you mean type: ports?"},
 		{[]string{"check", "--type", "http", "--address", "http://x", "--assert", "code =="}, `assert[0]: "code ==": unexpected token EOF`},
 		{[]string{"check"}, "give --type and --address for an ad-hoc check, or -c CONFIG"},

@@ -1,0 +1,77 @@
+// Package discord delivers events to a Discord channel webhook.
+package discord
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/zappy-mon/zappy/runtime/notify"
+	"github.com/zappy-mon/zappy/runtime/notify/internal/hook"
+)
+
+func init() {
+	notify.Register("discord", func(name string, fields map[string]any) (notify.Provider, error) {
+		var cfg Config
+		if err := hook.Decode(fields, &cfg); err != nil {
+			return nil, fmt.Errorf("discord notifier %q: %w", name, err)
+		}
+		return New(name, cfg)
+	})
+}
+
+// MaxContent is Discord's limit on a message's content, in characters.
+const MaxContent = 2000
+
+// Config is a Discord channel webhook.
+type Config struct {
+	WebhookURL string `yaml:"webhook_url" json:"webhook_url"` // https://discord.com/api/webhooks/…
+}
+
+// Validate checks that webhook_url is an http(s) URL.
+func (c Config) Validate() error {
+	return hook.CheckURL("webhook_url", c.WebhookURL)
+}
+
+// Notifier posts events to one Discord webhook.
+type Notifier struct {
+	name   string
+	cfg    Config
+	client *http.Client
+}
+
+// New checks cfg and returns a Discord notifier called name.
+func New(name string, cfg Config) (*Notifier, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("discord notifier %q: %w", name, err)
+	}
+	return &Notifier{name: name, cfg: cfg, client: hook.NewClient()}, nil
+}
+
+// Name is the notifier's name.
+func (n *Notifier) Name() string { return n.name }
+
+type message struct {
+	Content         string          `json:"content"`
+	AllowedMentions allowedMentions `json:"allowed_mentions"`
+}
+
+// allowedMentions with an empty parse list keeps "@everyone" or "<@id>" in
+// a check message from pinging anyone.
+type allowedMentions struct {
+	Parse []string `json:"parse"`
+}
+
+// Send posts {"content": Text(e)}, cut to MaxContent characters, with
+// mentions disabled.
+func (n *Notifier) Send(ctx context.Context, e notify.Event) error {
+	body, err := hook.JSON(message{Content: hook.Truncate(notify.Text(e), MaxContent), AllowedMentions: allowedMentions{Parse: []string{}}})
+	if err != nil {
+		return fmt.Errorf("discord %q: %w", n.name, err)
+	}
+	r := hook.Request{Method: http.MethodPost, URL: n.cfg.WebhookURL, Body: body, ContentType: "application/json", IdempotencyKey: e.ID}
+	if err := hook.Do(ctx, n.client, r); err != nil {
+		return fmt.Errorf("discord %q: %w", n.name, err)
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package discord
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/zappy-mon/zappy/runtime/notify"
+	"github.com/zappy-mon/zappy/runtime/notify/internal/hooktest"
+)
+
+func TestSend(t *testing.T) {
+	events := hooktest.Events(t)
+	recv := hooktest.NewReceiver(t, http.StatusNoContent, "")
+	n, err := New("ops", Config{WebhookURL: recv.URL + "/api/webhooks/123/secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []notify.Kind{notify.KindOutage, notify.KindReminder, notify.KindRecovery} {
+		if err := n.Send(context.Background(), events[kind]); err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		hooktest.Golden(t, string(kind)+".txt", recv.Only(t).Dump())
+	}
+}
+
+// TestTruncate sends a message longer than Discord's limit: the content is
+// cut to exactly MaxContent characters (not bytes), ending in "…".
+func TestTruncate(t *testing.T) {
+	recv := hooktest.NewReceiver(t, http.StatusNoContent, "")
+	n, err := New("ops", Config{WebhookURL: recv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := hooktest.Events(t)[notify.KindOutage]
+	e.Message = strings.Repeat("é", 3000)
+	if err := n.Send(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Content string `json:"content"`
+	}
+	if err := json.Unmarshal([]byte(recv.Only(t).Body), &m); err != nil {
+		t.Fatal(err)
+	}
+	prefix := "web in HomeLab new outage: "
+	want := prefix + strings.Repeat("é", MaxContent-1-utf8.RuneCountInString(prefix)) + "…"
+	if m.Content != want {
+		t.Errorf("content has %d runes, want %d: ...%q", utf8.RuneCountInString(m.Content), MaxContent, m.Content[len(m.Content)-20:])
+	}
+}
+
+func TestSendError(t *testing.T) {
+	recv := hooktest.NewReceiver(t, http.StatusTooManyRequests, `{"message": "You are being rate limited.", "retry_after": 0.5}`)
+	n, err := New("ops", Config{WebhookURL: recv.URL + "/api/webhooks/123/secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
+	want := `discord "ops": POST ` + strings.TrimPrefix(recv.URL, "http://") + `: 429 Too Many Requests: {"message": "You are being rate limited.", "retry_after": 0.5}`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"https://discord.com/api/webhooks/1/x", ""},
+		{"", `discord notifier "d": webhook_url is required`},
+		{"https://", `discord notifier "d": webhook_url: no host in "https://"`},
+	}
+	for _, tt := range tests {
+		_, err := New("d", Config{WebhookURL: tt.url})
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("New(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,108 @@
+package ntfy
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/zappy-mon/zappy/runtime/notify"
+	"github.com/zappy-mon/zappy/runtime/notify/internal/hooktest"
+)
+
+func TestSend(t *testing.T) {
+	events := hooktest.Events(t)
+	recv := hooktest.NewReceiver(t, http.StatusOK, `{"id":"sPs5WkWfBWGr","event":"message"}`)
+	cases := []struct {
+		name string
+		cfg  Config
+	}{
+		{"default", Config{URL: recv.URL + "/homelab-alerts"}},
+		{"configured", Config{URL: recv.URL + "/homelab-alerts", Token: "tk_secret", Priority: 5, Tags: []string{"homelab", "prod"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n, err := New("phone", c.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, kind := range []notify.Kind{notify.KindOutage, notify.KindReminder, notify.KindRecovery, notify.KindTest} {
+				if err := n.Send(context.Background(), events[kind]); err != nil {
+					t.Fatalf("%s: %v", kind, err)
+				}
+				hooktest.Golden(t, c.name+"_"+string(kind)+".txt", recv.Only(t).Dump())
+			}
+		})
+	}
+}
+
+// TestHeaders spells out the headers per kind, independently of the golden
+// files, including a non-ASCII title.
+func TestHeaders(t *testing.T) {
+	events := hooktest.Events(t)
+	n, err := New("phone", Config{URL: "http://127.0.0.1/t", Tags: []string{"lab"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zurich := events[notify.KindRecovery]
+	zurich.Site = "Zürich"
+	tests := []struct {
+		e                 notify.Event
+		title, prio, tags string
+	}{
+		{events[notify.KindOutage], "NEW OUTAGE: web in HomeLab", "4", "lab,rotating_light"},
+		{events[notify.KindReminder], "REMINDER: web in HomeLab is down", "4", "lab,rotating_light"},
+		{events[notify.KindRecovery], "RECOVERY: web in HomeLab is UP", "3", "lab,white_check_mark"},
+		{events[notify.KindReport], "REPORT: 2 failing in HomeLab", "3", "lab"},
+		{zurich, "=?utf-8?q?RECOVERY:_web_in_Z=C3=BCrich_is_UP?=", "3", "lab,white_check_mark"},
+	}
+	for _, tt := range tests {
+		h := n.headers(tt.e)
+		if h.Get("Title") != tt.title || h.Get("Priority") != tt.prio || h.Get("Tags") != tt.tags || h.Get("Authorization") != "" {
+			t.Errorf("%s: headers %v, want Title %q Priority %s Tags %q", tt.e.Kind, h, tt.title, tt.prio, tt.tags)
+		}
+	}
+}
+
+func TestSendError(t *testing.T) {
+	recv := hooktest.NewReceiver(t, http.StatusForbidden, `{"code":40301,"http":403,"error":"forbidden"}`)
+	n, err := New("phone", Config{URL: recv.URL + "/topic", Token: "tk_bad"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
+	want := `ntfy "phone": POST ` + strings.TrimPrefix(recv.URL, "http://") + `: 403 Forbidden: {"code":40301,"http":403,"error":"forbidden"}`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := Config{URL: "https://ntfy.sh/alerts"}
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"ok", func(*Config) {}, ""},
+		{"priority 1", func(c *Config) { c.Priority = 1 }, ""},
+		{"no url", func(c *Config) { c.URL = "" }, "url is required"},
+		{"priority 6", func(c *Config) { c.Priority = 6 }, "priority must be between 1 and 5, not 6"},
+		{"priority -1", func(c *Config) { c.Priority = -1 }, "priority must be between 1 and 5, not -1"},
+		{"comma tag", func(c *Config) { c.Tags = []string{"ok", "a,b"} }, `tags[1]: "a,b" is not a valid tag`},
+		{"empty tag", func(c *Config) { c.Tags = []string{""} }, `tags[0]: "" is not a valid tag`},
+		{"token", func(c *Config) { c.Token = "a\nb" }, "token has a line break"},
+	}
+	for _, tt := range tests {
+		c := ok
+		tt.edit(&c)
+		err := c.Validate()
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("%s: Validate() = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

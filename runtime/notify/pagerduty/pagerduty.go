@@ -1,0 +1,170 @@
+// Package pagerduty delivers events to PagerDuty through the Events API v2:
+// an outage triggers an incident, reminders update it, the recovery resolves
+// it.
+package pagerduty
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/zappy-mon/zappy/runtime/notify"
+	"github.com/zappy-mon/zappy/runtime/notify/internal/hook"
+)
+
+func init() {
+	notify.Register("pagerduty", func(name string, fields map[string]any) (notify.Provider, error) {
+		var cfg Config
+		if err := hook.Decode(fields, &cfg); err != nil {
+			return nil, fmt.Errorf("pagerduty notifier %q: %w", name, err)
+		}
+		return New(name, cfg)
+	})
+}
+
+// DefaultAPIURL is the Events API v2 enqueue endpoint.
+const DefaultAPIURL = "https://events.pagerduty.com/v2/enqueue"
+
+// DefaultSeverity is the severity of outage incidents unless configured.
+const DefaultSeverity = "critical"
+
+// maxSummary is PagerDuty's limit on a summary, in characters.
+const maxSummary = 1024
+
+// Config is one PagerDuty service integration.
+type Config struct {
+	RoutingKey string `yaml:"routing_key" json:"routing_key"` // the integration key
+	Severity   string `yaml:"severity" json:"severity"`       // critical, error, warning or info; default critical
+	APIURL     string `yaml:"api_url" json:"api_url"`         // default DefaultAPIURL
+}
+
+// Validate checks the routing key, the severity and the API URL.
+func (c Config) Validate() error {
+	if c.RoutingKey == "" {
+		return errors.New("routing_key is required")
+	}
+	switch c.Severity {
+	case "", "critical", "error", "warning", "info":
+	default:
+		return fmt.Errorf("severity must be critical, error, warning or info, not %q", c.Severity)
+	}
+	if c.APIURL != "" {
+		return hook.CheckURL("api_url", c.APIURL)
+	}
+	return nil
+}
+
+// Notifier sends events to one PagerDuty integration.
+type Notifier struct {
+	name   string
+	cfg    Config
+	client *http.Client
+}
+
+// New checks cfg and returns a PagerDuty notifier called name.
+func New(name string, cfg Config) (*Notifier, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("pagerduty notifier %q: %w", name, err)
+	}
+	if cfg.Severity == "" {
+		cfg.Severity = DefaultSeverity
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	return &Notifier{name: name, cfg: cfg, client: hook.NewClient()}, nil
+}
+
+// Name is the notifier's name.
+func (n *Notifier) Name() string { return n.name }
+
+type event struct {
+	RoutingKey  string   `json:"routing_key"`
+	EventAction string   `json:"event_action"`
+	DedupKey    string   `json:"dedup_key"`
+	Client      string   `json:"client"`
+	Payload     *payload `json:"payload,omitempty"`
+}
+
+type payload struct {
+	Summary       string         `json:"summary"`
+	Source        string         `json:"source"`
+	Severity      string         `json:"severity"`
+	Timestamp     string         `json:"timestamp"`
+	Component     string         `json:"component,omitempty"`
+	Group         string         `json:"group,omitempty"`
+	Class         string         `json:"class,omitempty"`
+	CustomDetails map[string]any `json:"custom_details,omitempty"`
+}
+
+type failing struct {
+	Monitor string `json:"monitor"`
+	Type    string `json:"type,omitempty"`
+	Address string `json:"address,omitempty"`
+	Message string `json:"message,omitempty"`
+	Since   string `json:"since"`
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// dedupKey is "zappy-" + the outage id, so every event of one outage acts on
+// the same incident. An event without an outage id (which the daemon does
+// not produce) falls back to the site and monitor, still stable per outage
+// since a monitor has one open outage at a time.
+func dedupKey(e notify.Event) string {
+	if e.OutageID != "" {
+		return "zappy-" + e.OutageID
+	}
+	return "zappy-" + e.Site + "/" + e.Monitor
+}
+
+// request builds the API event for e: outage and reminder trigger (a
+// trigger with the same dedup key updates the open incident), recovery
+// resolves, report and test trigger an info incident of their own.
+func (n *Notifier) request(e notify.Event) event {
+	ev := event{RoutingKey: n.cfg.RoutingKey, Client: "zappy"}
+	source := e.Address
+	if source == "" {
+		source = e.Site
+	}
+	switch e.Kind {
+	case notify.KindRecovery:
+		ev.EventAction, ev.DedupKey = "resolve", dedupKey(e)
+	case notify.KindOutage, notify.KindReminder:
+		ev.EventAction, ev.DedupKey = "trigger", dedupKey(e)
+		ev.Payload = &payload{
+			Summary: hook.Truncate(notify.Text(e), maxSummary), Source: source, Severity: n.cfg.Severity,
+			Timestamp: rfc3339(e.At), Component: e.Monitor, Group: e.Site, Class: e.Type,
+			CustomDetails: map[string]any{"message": e.Message, "since": rfc3339(e.Since), "seq": e.Seq},
+		}
+	default: // report, test
+		ev.EventAction, ev.DedupKey = "trigger", "zappy-test-"+e.ID
+		ev.Payload = &payload{
+			Summary: hook.Truncate(notify.Text(e), maxSummary), Source: source, Severity: "info",
+			Timestamp: rfc3339(e.At), Group: e.Site, Class: string(e.Kind),
+		}
+		if len(e.Failing) > 0 {
+			list := make([]failing, len(e.Failing))
+			for i, f := range e.Failing {
+				list[i] = failing{Monitor: f.Monitor, Type: f.Type, Address: f.Address, Message: f.Message, Since: rfc3339(f.Since)}
+			}
+			ev.Payload.CustomDetails = map[string]any{"failing": list}
+		}
+	}
+	return ev
+}
+
+// Send enqueues e (PagerDuty answers 202 Accepted).
+func (n *Notifier) Send(ctx context.Context, e notify.Event) error {
+	body, err := hook.JSON(n.request(e))
+	if err != nil {
+		return fmt.Errorf("pagerduty %q: %w", n.name, err)
+	}
+	r := hook.Request{Method: http.MethodPost, URL: n.cfg.APIURL, Body: body, ContentType: "application/json", IdempotencyKey: e.ID}
+	if err := hook.Do(ctx, n.client, r); err != nil {
+		return fmt.Errorf("pagerduty %q: %w", n.name, err)
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package pagerduty
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/zappy-mon/zappy/runtime/notify"
+	"github.com/zappy-mon/zappy/runtime/notify/internal/hooktest"
+)
+
+const accepted = `{"status":"success","message":"Event processed","dedup_key":"zappy-out-7"}`
+
+func TestSend(t *testing.T) {
+	events := hooktest.Events(t)
+	recv := hooktest.NewReceiver(t, http.StatusAccepted, accepted)
+	n, err := New("oncall", Config{RoutingKey: "R0UT1NGKEY", APIURL: recv.URL + "/v2/enqueue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []notify.Kind{notify.KindOutage, notify.KindReminder, notify.KindRecovery, notify.KindReport, notify.KindTest} {
+		if err := n.Send(context.Background(), events[kind]); err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		hooktest.Golden(t, string(kind)+".txt", recv.Only(t).Dump())
+	}
+}
+
+// TestRequest checks the fields PagerDuty acts on, independently of the
+// golden files: every event of one outage shares the dedup key, so reminders
+// update the incident the outage opened and the recovery resolves it.
+func TestRequest(t *testing.T) {
+	events := hooktest.Events(t)
+	n, err := New("oncall", Config{RoutingKey: "rk", Severity: "warning"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		kind             notify.Kind
+		action, dedup    string
+		severity, source string
+	}{
+		{notify.KindOutage, "trigger", "zappy-out-7", "warning", "https://intranet.example/login"},
+		{notify.KindReminder, "trigger", "zappy-out-7", "warning", "https://intranet.example/login"},
+		{notify.KindRecovery, "resolve", "zappy-out-7", "", ""},
+		{notify.KindReport, "trigger", "zappy-test-evt-4", "info", "HomeLab"},
+		{notify.KindTest, "trigger", "zappy-test-evt-5", "info", "HomeLab"},
+	}
+	for _, tt := range tests {
+		ev := n.request(events[tt.kind])
+		if ev.RoutingKey != "rk" || ev.EventAction != tt.action || ev.DedupKey != tt.dedup {
+			t.Errorf("%s: %+v, want %s %s", tt.kind, ev, tt.action, tt.dedup)
+		}
+		if tt.severity == "" {
+			if ev.Payload != nil {
+				t.Errorf("%s: payload %+v, want none", tt.kind, ev.Payload)
+			}
+			continue
+		}
+		if ev.Payload.Severity != tt.severity || ev.Payload.Source != tt.source {
+			t.Errorf("%s: payload %+v, want severity %s source %s", tt.kind, ev.Payload, tt.severity, tt.source)
+		}
+	}
+	if n.cfg.APIURL != DefaultAPIURL {
+		t.Errorf("api_url default = %q", n.cfg.APIURL)
+	}
+
+	// No outage id: the dedup key falls back to site and monitor.
+	e := events[notify.KindOutage]
+	e.OutageID = ""
+	if got := n.request(e).DedupKey; got != "zappy-HomeLab/web" {
+		t.Errorf("dedup key without outage id = %q", got)
+	}
+}
+
+func TestSummaryLimit(t *testing.T) {
+	n, err := New("oncall", Config{RoutingKey: "rk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := hooktest.Events(t)[notify.KindOutage]
+	e.Message = strings.Repeat("x", 2000)
+	b, err := json.Marshal(n.request(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct{ Payload struct{ Summary string } }
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if utf8.RuneCountInString(ev.Payload.Summary) != 1024 || !strings.HasSuffix(ev.Payload.Summary, "x…") {
+		t.Errorf("summary of %d characters: %q", utf8.RuneCountInString(ev.Payload.Summary), ev.Payload.Summary[:40])
+	}
+}
+
+func TestSendError(t *testing.T) {
+	recv := hooktest.NewReceiver(t, http.StatusBadRequest, `{"status":"invalid event","message":"Event object is invalid","errors":["Length of 'routing_key' is incorrect (should be 32 characters)"]}`)
+	n, err := New("oncall", Config{RoutingKey: "short", APIURL: recv.URL + "/v2/enqueue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
+	want := `pagerduty "oncall": POST ` + strings.TrimPrefix(recv.URL, "http://") +
+		`: 400 Bad Request: {"status":"invalid event","message":"Event object is invalid","errors":["Length of 'routing_key' is incorrect (should be 32 characters)"]}`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := Config{RoutingKey: "rk"}
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"ok", func(*Config) {}, ""},
+		{"info", func(c *Config) { c.Severity = "info" }, ""},
+		{"no key", func(c *Config) { c.RoutingKey = "" }, "routing_key is required"},
+		{"severity", func(c *Config) { c.Severity = "high" }, `severity must be critical, error, warning or info, not "high"`},
+		{"api_url", func(c *Config) { c.APIURL = "ftp://x" }, `api_url: scheme must be http or https, not "ftp"`},
+	}
+	for _, tt := range tests {
+		c := ok
+		tt.edit(&c)
+		err := c.Validate()
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("%s: Validate() = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package pushover
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/zappy-mon/zappy/runtime/notify"
+	"github.com/zappy-mon/zappy/runtime/notify/internal/hooktest"
+)
+
+func TestSend(t *testing.T) {
+	events := hooktest.Events(t)
+	recv := hooktest.NewReceiver(t, http.StatusOK, `{"status":1,"request":"647d2300-702c-4b38-8b2f-d56326ae460b"}`)
+	cases := []struct {
+		name string
+		cfg  Config
+	}{
+		{"default", Config{Token: "app-token", User: "user-key", APIURL: recv.URL + "/1/messages.json"}},
+		// Emergency priority adds retry and expire; the recovery still goes at 0.
+		{"emergency", Config{Token: "app-token", User: "group-key", Priority: 2, Sound: "siren", APIURL: recv.URL + "/1/messages.json"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n, err := New("phone", c.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, kind := range []notify.Kind{notify.KindOutage, notify.KindReminder, notify.KindRecovery} {
+				if err := n.Send(context.Background(), events[kind]); err != nil {
+					t.Fatalf("%s: %v", kind, err)
+				}
+				hooktest.Golden(t, c.name+"_"+string(kind)+".txt", recv.Only(t).Dump())
+			}
+		})
+	}
+}
+
+// TestForm checks the decoded form fields, independently of the golden
+// files.
+func TestForm(t *testing.T) {
+	events := hooktest.Events(t)
+	n, err := New("phone", Config{Token: "tok", User: "usr", Priority: -1, Sound: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		kind notify.Kind
+		want url.Values
+	}{
+		{notify.KindOutage, url.Values{
+			"token": {"tok"}, "user": {"usr"}, "title": {"NEW OUTAGE: web in HomeLab"},
+			"message":  {"web in HomeLab new outage: connect 10.0.0.5:443: connection refused (https://intranet.example/login) at 2:15 PM EDT, down for 0 secs"},
+			"priority": {"-1"}, "sound": {"none"}, "timestamp": {"1784052900"},
+		}},
+		{notify.KindRecovery, url.Values{
+			"token": {"tok"}, "user": {"usr"}, "title": {"RECOVERY: web in HomeLab is UP"},
+			"message":  {"web in HomeLab is UP (https://intranet.example/login) at 3:17 PM EDT, outage lasted 1 hours 2 mins 3 secs"},
+			"priority": {"0"}, "sound": {"none"}, "timestamp": {"1784056623"},
+		}},
+	}
+	for _, tt := range tests {
+		got := n.form(events[tt.kind])
+		if got.Encode() != tt.want.Encode() {
+			t.Errorf("%s:\n got %s\nwant %s", tt.kind, got.Encode(), tt.want.Encode())
+		}
+	}
+	if n.cfg.APIURL != DefaultAPIURL {
+		t.Errorf("api_url default = %q", n.cfg.APIURL)
+	}
+}
+
+func TestSendError(t *testing.T) {
+	recv := hooktest.NewReceiver(t, http.StatusBadRequest, `{"user":"invalid","errors":["user identifier is invalid"],"status":0}`)
+	n, err := New("phone", Config{Token: "t", User: "u", APIURL: recv.URL + "/1/messages.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
+	want := `pushover "phone": POST ` + strings.TrimPrefix(recv.URL, "http://") + `: 400 Bad Request: {"user":"invalid","errors":["user identifier is invalid"],"status":0}`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := Config{Token: "t", User: "u"}
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"ok", func(*Config) {}, ""},
+		{"priorities", func(c *Config) { c.Priority = -2 }, ""},
+		{"no token", func(c *Config) { c.Token = "" }, "token is required"},
+		{"no user", func(c *Config) { c.User = "" }, "user is required"},
+		{"priority 3", func(c *Config) { c.Priority = 3 }, "priority must be between -2 and 2, not 3"},
+		{"priority -3", func(c *Config) { c.Priority = -3 }, "priority must be between -2 and 2, not -3"},
+		{"api_url", func(c *Config) { c.APIURL = "api.pushover.net" }, `api_url: scheme must be http or https, not ""`},
+	}
+	for _, tt := range tests {
+		c := ok
+		tt.edit(&c)
+		err := c.Validate()
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("%s: Validate() = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

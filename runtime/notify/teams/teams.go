@@ -1,0 +1,106 @@
+// Package teams delivers events to Microsoft Teams through a workflow
+// (Power Automate) webhook, as an Adaptive Card: the old Office 365
+// connector webhooks and their MessageCard format are retired.
+package teams
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/zappy-mon/zappy/runtime/notify"
+	"github.com/zappy-mon/zappy/runtime/notify/internal/hook"
+)
+
+func init() {
+	notify.Register("teams", func(name string, fields map[string]any) (notify.Provider, error) {
+		var cfg Config
+		if err := hook.Decode(fields, &cfg); err != nil {
+			return nil, fmt.Errorf("teams notifier %q: %w", name, err)
+		}
+		return New(name, cfg)
+	})
+}
+
+// Config is a Teams workflow webhook.
+type Config struct {
+	WebhookURL string `yaml:"webhook_url" json:"webhook_url"` // the workflow's "When a Teams webhook request is received" URL
+}
+
+// Validate checks that webhook_url is an http(s) URL.
+func (c Config) Validate() error {
+	return hook.CheckURL("webhook_url", c.WebhookURL)
+}
+
+// Notifier posts events to one Teams workflow.
+type Notifier struct {
+	name   string
+	cfg    Config
+	client *http.Client
+}
+
+// New checks cfg and returns a Teams notifier called name.
+func New(name string, cfg Config) (*Notifier, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("teams notifier %q: %w", name, err)
+	}
+	return &Notifier{name: name, cfg: cfg, client: hook.NewClient()}, nil
+}
+
+// Name is the notifier's name.
+func (n *Notifier) Name() string { return n.name }
+
+type message struct {
+	Type        string       `json:"type"`
+	Attachments []attachment `json:"attachments"`
+}
+
+type attachment struct {
+	ContentType string `json:"contentType"`
+	Content     card   `json:"content"`
+}
+
+type card struct {
+	Schema  string      `json:"$schema"`
+	Type    string      `json:"type"`
+	Version string      `json:"version"`
+	Body    []textBlock `json:"body"`
+}
+
+type textBlock struct {
+	Type   string `json:"type"`
+	Text   string `json:"text"`
+	Weight string `json:"weight,omitempty"`
+	Wrap   bool   `json:"wrap"`
+}
+
+// payload is the message Send posts: an Adaptive Card with the subject in
+// bold and the text below it.
+func payload(e notify.Event) ([]byte, error) {
+	return hook.JSON(message{
+		Type: "message",
+		Attachments: []attachment{{
+			ContentType: "application/vnd.microsoft.card.adaptive",
+			Content: card{
+				Schema: "http://adaptivecards.io/schemas/adaptive-card.json", Type: "AdaptiveCard", Version: "1.4",
+				Body: []textBlock{
+					{Type: "TextBlock", Text: notify.Subject(e), Weight: "Bolder", Wrap: true},
+					{Type: "TextBlock", Text: notify.Text(e), Wrap: true},
+				},
+			},
+		}},
+	})
+}
+
+// Send posts the Adaptive Card of e.
+func (n *Notifier) Send(ctx context.Context, e notify.Event) error {
+	body, err := payload(e)
+	if err != nil {
+		return fmt.Errorf("teams %q: %w", n.name, err)
+	}
+	r := hook.Request{Method: http.MethodPost, URL: n.cfg.WebhookURL, Body: body, ContentType: "application/json", IdempotencyKey: e.ID}
+	if err := hook.Do(ctx, n.client, r); err != nil {
+		return fmt.Errorf("teams %q: %w", n.name, err)
+	}
+	return nil
+}

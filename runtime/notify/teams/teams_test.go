@@ -1,0 +1,100 @@
+package teams
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/zappy-mon/zappy/runtime/notify"
+	"github.com/zappy-mon/zappy/runtime/notify/internal/hooktest"
+)
+
+func TestSend(t *testing.T) {
+	events := hooktest.Events(t)
+	recv := hooktest.NewReceiver(t, http.StatusAccepted, "")
+	n, err := New("ops", Config{WebhookURL: recv.URL + "/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []notify.Kind{notify.KindOutage, notify.KindReminder, notify.KindRecovery} {
+		if err := n.Send(context.Background(), events[kind]); err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		hooktest.Golden(t, string(kind)+".txt", recv.Only(t).Dump())
+	}
+}
+
+// TestCard checks the card's structure field by field, as Teams reads it.
+func TestCard(t *testing.T) {
+	e := hooktest.Events(t)[notify.KindRecovery]
+	b, err := payload(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Type        string
+		Attachments []struct {
+			ContentType string
+			Content     struct {
+				Schema  string `json:"$schema"`
+				Type    string
+				Version string
+				Body    []struct {
+					Type, Text, Weight string
+					Wrap               bool
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Type != "message" || len(m.Attachments) != 1 {
+		t.Fatalf("message = %+v", m)
+	}
+	a := m.Attachments[0]
+	if a.ContentType != "application/vnd.microsoft.card.adaptive" || a.Content.Type != "AdaptiveCard" ||
+		a.Content.Version != "1.4" || a.Content.Schema != "http://adaptivecards.io/schemas/adaptive-card.json" || len(a.Content.Body) != 2 {
+		t.Fatalf("attachment = %+v", a)
+	}
+	title, text := a.Content.Body[0], a.Content.Body[1]
+	if title.Type != "TextBlock" || title.Text != "RECOVERY: web in HomeLab is UP" || title.Weight != "Bolder" || !title.Wrap {
+		t.Errorf("title = %+v", title)
+	}
+	if text.Type != "TextBlock" || text.Text != "web in HomeLab is UP (https://intranet.example/login) at 3:17 PM EDT, outage lasted 1 hours 2 mins 3 secs" || text.Weight != "" || !text.Wrap {
+		t.Errorf("text = %+v", text)
+	}
+}
+
+func TestSendError(t *testing.T) {
+	recv := hooktest.NewReceiver(t, http.StatusBadRequest, `{"error":{"code":"InvalidRequestContent"}}`)
+	n, err := New("ops", Config{WebhookURL: recv.URL + "/invoke?sig=secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
+	want := `teams "ops": POST ` + strings.TrimPrefix(recv.URL, "http://") + `: 400 Bad Request: {"error":{"code":"InvalidRequestContent"}}`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"https://prod-00.westus.logic.azure.com/workflows/x", ""},
+		{"", `teams notifier "t": webhook_url is required`},
+		{"mailto:ops@example.com", `teams notifier "t": webhook_url: scheme must be http or https, not "mailto"`},
+	}
+	for _, tt := range tests {
+		_, err := New("t", Config{WebhookURL: tt.url})
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("New(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+}
