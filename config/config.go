@@ -20,6 +20,7 @@ package config
 
 import (
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -343,3 +344,9 @@ func parse(file string, data []byte, opt options) (*Config, error) {
 	}
 	return cfg, nil
 }
+
+//go:embed starter.yaml
+var starter []byte
+
+// Starter is a commented starter configuration (zappy init).
+func Starter() []byte { return append([]byte(nil), starter...) }

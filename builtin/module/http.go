@@ -83,7 +83,11 @@ func httpCheck(c *zappy.Check, do func(zappy.HTTPRequest) (*zappy.HTTPResponse, 
 	}
 	res.LatencyMS = resp.TotalMS
 	if !statusAccepted(c.Config.Get("expect_status"), resp.Code) {
-		return withFields(zappy.DownMsg("HTTP "+resp.Status+" from "+resp.URL+redirectNote(resp)), res)
+		msg := "HTTP " + resp.Status
+		if resp.URL != c.Target {
+			msg += " from " + resp.URL // the last hop, when redirected
+		}
+		return withFields(zappy.DownMsg(msg+redirectNote(resp)), res)
 	}
 	if expect := c.Config.Get("expect").Str(); expect != "" && !strings.Contains(string(resp.Body), expect) {
 		msg := "expected " + quote([]byte(expect)) + " not found in the body (" + resp.Status + ", " + itoa(len(resp.Body)) + " bytes"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -46,7 +47,12 @@ func checkCommand(g *globalFlags) *cobra.Command {
   zappy check --module smtp-check.wasm --type smtp --address tcp://mail:25 --set starttls=true
   zappy check -c site.yaml web-frontend --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCheck(cmd, g, f, args)
+			err := runCheck(cmd, g, f, args)
+			var ee exitError
+			if err != nil && !errors.As(err, &ee) {
+				return exitError{3, err} // Nagios UNKNOWN: the check could not run
+			}
+			return err
 		},
 	}
 	fl := cmd.Flags()
@@ -116,7 +122,7 @@ func runCheck(cmd *cobra.Command, g *globalFlags, f *checkFlags, args []string) 
 		worst = max(worst, res.Status.ExitCode())
 	}
 	if worst != 0 {
-		return exitError{worst}
+		return exitError{code: worst}
 	}
 	return nil
 }

@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,15 +23,23 @@ import (
 // the module version from the build info is used.
 var version = ""
 
-// exitError carries a process exit code through cobra.
-type exitError struct{ code int }
+// exitError carries a process exit code (and the error to print, if any)
+// through cobra.
+type exitError struct {
+	code int
+	err  error
+}
 
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
+// nowFunc is the wall clock (a variable for tests).
+var nowFunc = time.Now
+
 type globalFlags struct {
-	verbose   int
-	logFormat string
-	cacheDir  string
+	verbose    int
+	logFormat  string
+	cacheDir   string
+	cpuProfile string
 }
 
 func main() {
@@ -52,7 +62,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.PersistentFlags().CountVarP(&g.verbose, "verbose", "v", "more logging (-v info, -vv debug)")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", "", "compilation cache directory (default "+engine.DefaultCacheDir()+"; \"-\" disables it)")
-	root.AddCommand(checkCommand(g), versionCommand())
+	root.PersistentFlags().StringVar(&g.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the command to this file (for performance work)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if g.cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(g.cpuProfile)
+		if err != nil {
+			return err
+		}
+		return pprof.StartCPUProfile(f)
+	}
+	defer pprof.StopCPUProfile()
+	root.AddCommand(checkCommand(g), runCommand(g), onceCommand(g), validateCommand(g), stateCommand(g),
+		notifyCommand(g), initCommand(), schemaCommand(), versionCommand())
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -62,10 +85,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &ee):
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "zappy:", ee.err)
+		}
 		return ee.code
 	default:
 		fmt.Fprintln(stderr, "zappy:", err)
-		return 3
+		return 1
 	}
 }
 

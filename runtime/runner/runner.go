@@ -129,15 +129,38 @@ func (r *Runner) loadModule(ctx context.Context, path string) (*engine.Module, e
 // ModuleFor returns the module that runs c (for manifests and policies).
 func (c *Check) Module() *engine.Module { return c.module }
 
+// Gate bounds how many attempts run at once (the site's max_threads).
+type Gate interface {
+	Acquire(ctx context.Context) error
+	Release()
+}
+
 // Run runs the check: up to MaxRetries attempts while the result is down or
 // error, then the assertions. state is what the previous run kept.
 func (c *Check) Run(ctx context.Context, state json.RawMessage) check.Result {
+	return c.RunGated(ctx, state, nil)
+}
+
+// RunGated is Run with each attempt holding gate (nil: no bound). The gate
+// is released between attempts, so a monitor retrying a dead target never
+// keeps a slot others could use while it waits.
+func (c *Check) RunGated(ctx context.Context, state json.RawMessage, gate Gate) check.Result {
 	attempts := max(c.Monitor.MaxRetries, 1)
 	var res check.Result
 	for i := 1; i <= attempts; i++ {
 		req := c.req
 		req.Attempt, req.State = i, state
+		if gate != nil {
+			if err := gate.Acquire(ctx); err != nil {
+				res = check.Errorf(req, "not started: %v", err)
+				res.Attempts = i - 1
+				return res
+			}
+		}
 		res = c.module.Run(ctx, req)
+		if gate != nil {
+			gate.Release()
+		}
 		res.Attempts = i
 		c.Monitor.Assertions.Apply(&res)
 		if res.Status == check.Up || res.Status == check.Degraded || i == attempts || ctx.Err() != nil {

@@ -1,0 +1,62 @@
+package site
+
+import (
+	"fmt"
+
+	"github.com/zappy-mon/zappy/config"
+	"github.com/zappy-mon/zappy/runtime/notify"
+	"github.com/zappy-mon/zappy/runtime/notify/email"
+
+	// Every channel type registers itself with notify.New.
+	_ "github.com/zappy-mon/zappy/runtime/notify/alertmanager"
+	_ "github.com/zappy-mon/zappy/runtime/notify/discord"
+	_ "github.com/zappy-mon/zappy/runtime/notify/ntfy"
+	_ "github.com/zappy-mon/zappy/runtime/notify/pagerduty"
+	_ "github.com/zappy-mon/zappy/runtime/notify/pushover"
+	_ "github.com/zappy-mon/zappy/runtime/notify/slack"
+	_ "github.com/zappy-mon/zappy/runtime/notify/teams"
+	_ "github.com/zappy-mon/zappy/runtime/notify/webhook"
+)
+
+// EmailChannel is the name of the channel built from email_server and
+// outage_emails.
+const EmailChannel = "email"
+
+// Channels builds the notification channels of a configuration: the email
+// channel (email_server + outage_emails), then outage_webhooks and
+// notifiers in file order. Errors name the file and line.
+func Channels(cfg *config.Config) ([]Channel, error) { return buildChannels(cfg) }
+
+func buildChannels(cfg *config.Config) ([]Channel, error) {
+	var out []Channel
+	var problems config.Errors
+	if srv := cfg.Site.Email; srv != nil && len(cfg.Site.OutageEmails) > 0 {
+		rcpts := make([]email.Recipient, len(cfg.Site.OutageEmails))
+		for i, r := range cfg.Site.OutageEmails {
+			rcpts[i] = email.Recipient{Email: r.Email, Outages: r.Outages, Recoveries: r.Recoveries, Reminders: r.Reminders}
+		}
+		p, err := email.New(email.Server{
+			Host: srv.Host, Port: srv.Port, Username: srv.Username, Password: srv.Password, From: srv.From,
+			TLS: srv.TLS, VerifyTLS: srv.VerifyTLS, CAFile: srv.CAFile,
+		}, rcpts)
+		if err != nil {
+			problems = append(problems, &config.Error{File: cfg.File, Line: srv.Line, Field: "site.email_server", Msg: err.Error()})
+		} else {
+			out = append(out, Channel{Name: EmailChannel, Provider: p, Email: true})
+		}
+	}
+	for _, n := range cfg.Site.Notifiers {
+		p, err := notify.New(n.Name, n.Type, n.Fields)
+		if err != nil {
+			problems = append(problems, &config.Error{File: cfg.File, Line: n.Line, Field: fmt.Sprintf("notifier %q", n.Name), Msg: err.Error()})
+			continue
+		}
+		out = append(out, Channel{Name: n.Name, Provider: p, Kinds: map[notify.Kind]bool{
+			notify.KindOutage: n.Outages, notify.KindReminder: n.Reminders, notify.KindRecovery: n.Recoveries,
+		}})
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return out, nil
+}
