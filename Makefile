@@ -12,7 +12,7 @@ BIN     := bin/zappy
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := bin/staticcheck
 
-.PHONY: all build builtins test test-go deps lint bench fuzz run clean
+.PHONY: all build builtins test test-go deps lint bench fuzz run demo clean
 
 all: build
 
@@ -66,6 +66,13 @@ run: build
 	@./bin/zappy-demo & pid=$$!; sleep 1; \
 	./$(BIN) check -c examples/demo.yaml; status=$$?; \
 	kill $$pid; echo "zappy exit status $$status (0 up, 1 degraded, 2 down, 3 error)"
+
+## demo: the demo services under the daemon (zappy run) until Ctrl-C; state in a temporary directory
+demo: build
+	@$(GO) build -o bin/zappy-demo ./examples/demo
+	@state=$$(mktemp -d); ./bin/zappy-demo & pid=$$!; sleep 1; \
+	trap 'kill $$pid; rm -rf $$state' EXIT; \
+	./$(BIN) run -v --state $$state/demo.db examples/demo.yaml
 
 clean:
 	rm -rf bin

@@ -297,26 +297,7 @@ func serveTCP(t testing.TB, handle func(net.Conn)) string {
 // holdOpen waits until the client closes (or the server deadline passes).
 func holdOpen(c net.Conn) { io.Copy(io.Discard, c) }
 
-// closedPort returns a loopback address where nothing listens.
-func closedPort(t testing.TB, network string) string {
-	t.Helper()
-	if network == "udp" {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := pc.LocalAddr().String()
-		pc.Close()
-		return addr
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+func closedPort(t testing.TB, network string) string { return testutil.ClosedPort(t, network) }
 
 // serveUDP answers each datagram with reply(datagram); nil stays silent.
 func serveUDP(t testing.TB, reply func([]byte) []byte) string {
@@ -1124,23 +1105,7 @@ func cpuTime() time.Duration {
 }
 
 // acceptAndClose is a listener that accepts and closes at once.
-func acceptAndClose(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
-}
+func acceptAndClose(b *testing.B) string { return testutil.AcceptAndClose(b) }
 
 // benchInFlight runs b.N calls of do with exactly inflight of them running
 // at any time, and reports the process CPU time per call (the loopback

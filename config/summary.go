@@ -63,12 +63,30 @@ func (c *Config) Summary() string {
 	}
 
 	b.WriteString("\n")
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tTYPE\tADDRESS\tSCHEDULE\tNOTIFY")
+	var table strings.Builder
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
+	described := false
 	for _, m := range c.Monitors {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Name, m.Type, redact(m.Address), m.schedule(), m.pacing())
+		described = described || m.Description != ""
+	}
+	header := "NAME\tTYPE\tADDRESS\tSCHEDULE\tNOTIFY"
+	if described {
+		header += "\tDESCRIPTION"
+	}
+	fmt.Fprintln(tw, header)
+	for _, m := range c.Monitors {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", m.Name, m.Type, redact(m.Address), m.schedule(), m.pacing())
+		if described {
+			fmt.Fprintf(tw, "\t%s", strings.Join(strings.Fields(m.Description), " "))
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+	for _, line := range strings.SplitAfter(table.String(), "\n") {
+		if line != "" {
+			b.WriteString(strings.TrimRight(line, " \n") + "\n")
+		}
+	}
 	return b.String()
 }
 

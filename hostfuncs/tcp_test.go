@@ -726,23 +726,7 @@ func TestTCPConnectImplicitTLS(t *testing.T) {
 	}
 }
 
-func benchListener(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
-}
+func benchListener(b *testing.B) string { return testutil.AcceptAndClose(b) }
 
 // BenchmarkTCPConnectDirect measures a TCP check without WASM: connect to a
 // loopback listener (which accepts and closes) and close.

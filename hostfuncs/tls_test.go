@@ -45,28 +45,7 @@ func serveTLS(t testing.TB, cfg *tls.Config) string {
 	return ln.Addr().String()
 }
 
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t testing.TB, network string) string {
-	t.Helper()
-	switch network {
-	case "udp":
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := pc.LocalAddr().String()
-		pc.Close()
-		return addr
-	default:
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		return addr
-	}
-}
+func closedPort(t testing.TB, network string) string { return testutil.ClosedPort(t, network) }
 
 // wantCode fails unless err is an *Error with the given code.
 func wantCode(t testing.TB, err error, code Code) *Error {

@@ -14,7 +14,6 @@ import (
 	"github.com/zappy-mon/zappy/builtin"
 	"github.com/zappy-mon/zappy/config"
 	"github.com/zappy-mon/zappy/runtime/check"
-	"github.com/zappy-mon/zappy/runtime/engine"
 	"github.com/zappy-mon/zappy/runtime/runner"
 )
 
@@ -73,17 +72,13 @@ func checkCommand(g *globalFlags) *cobra.Command {
 
 func runCheck(cmd *cobra.Command, g *globalFlags, f *checkFlags, args []string) error {
 	ctx := cmd.Context()
+	pr := startRunner(cmd, g)
+	defer pr.close()
 	monitors, err := checkMonitors(f, args)
 	if err != nil {
 		return err
 	}
-	log := g.logger(cmd.ErrOrStderr())
-	e, err := engine.New(engine.Options{CacheDir: g.cacheDir, Logger: log})
-	if err != nil {
-		return err
-	}
-	defer e.Close(ctx)
-	r, err := runner.New(ctx, e, log)
+	r, err := pr.wait()
 	if err != nil {
 		return err
 	}

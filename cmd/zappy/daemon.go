@@ -22,19 +22,51 @@ import (
 	"github.com/zappy-mon/zappy/runtime/state"
 )
 
-// newRunner makes the engine and runner every command shares.
-func newRunner(cmd *cobra.Command, g *globalFlags) (*runner.Runner, func(), error) {
-	log := g.logger(cmd.ErrOrStderr())
-	e, err := engine.New(engine.Options{CacheDir: g.cacheDir, Logger: log})
-	if err != nil {
-		return nil, nil, err
+// pendingRunner is the engine and runner every command shares, being made
+// in the background: loading the built-in module (decoding and validating
+// 3 MB of WebAssembly, even with a warm compilation cache) overlaps with
+// reading the configuration and opening the state.
+type pendingRunner struct {
+	done   chan struct{}
+	r      *runner.Runner
+	engine *engine.Engine
+	err    error
+}
+
+// startRunner begins making the runner.
+func startRunner(cmd *cobra.Command, g *globalFlags) *pendingRunner {
+	p := &pendingRunner{done: make(chan struct{})}
+	ctx, log := cmd.Context(), g.logger(cmd.ErrOrStderr())
+	go func() {
+		defer close(p.done)
+		e, err := engine.New(engine.Options{CacheDir: g.cacheDir, Logger: log})
+		if err != nil {
+			p.err = err
+			return
+		}
+		r, err := runner.New(ctx, e, log)
+		if err != nil {
+			e.Close(context.Background())
+			p.err = err
+			return
+		}
+		p.r, p.engine = r, e
+	}()
+	return p
+}
+
+// wait returns the runner once it is ready.
+func (p *pendingRunner) wait() (*runner.Runner, error) {
+	<-p.done
+	return p.r, p.err
+}
+
+// close releases the engine (waiting for it to be made first).
+func (p *pendingRunner) close() {
+	<-p.done
+	if p.engine != nil {
+		p.engine.Close(context.Background())
 	}
-	r, err := runner.New(cmd.Context(), e, log)
-	if err != nil {
-		e.Close(context.Background())
-		return nil, nil, err
-	}
-	return r, func() { e.Close(context.Background()) }, nil
 }
 
 type daemonFlags struct {
@@ -60,11 +92,12 @@ file) reloads the configuration without losing state; SIGUSR1 logs the state
 table; SIGTERM or SIGINT stops gracefully.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, closeEngine, err := newRunner(cmd, g)
+			pr := startRunner(cmd, g)
+			defer pr.close()
+			r, err := pr.wait()
 			if err != nil {
 				return err
 			}
-			defer closeEngine()
 			log := g.logger(cmd.ErrOrStderr())
 			d, err := site.NewDaemon(cmd.Context(), args, site.DaemonOptions{Runner: r, StatePath: f.state, Threads: f.threads, Log: log, RetryMax: f.retryMax})
 			if err != nil {
@@ -105,15 +138,16 @@ from cron or a loop.`,
 			if f.state != "" && len(args) > 1 {
 				return errors.New("--state is only valid with a single config file")
 			}
+			pr := startRunner(cmd, g)
+			defer pr.close()
 			cfgs, err := config.LoadAll(args)
 			if err != nil {
 				return err
 			}
-			r, closeEngine, err := newRunner(cmd, g)
+			r, err := pr.wait()
 			if err != nil {
 				return err
 			}
-			defer closeEngine()
 			log := g.logger(cmd.ErrOrStderr())
 			var errs []error
 			for _, cfg := range cfgs {
@@ -139,15 +173,16 @@ func validateCommand(g *globalFlags) *cobra.Command {
 		Short: "Check config files and print a summary of their sites and monitors",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			pr := startRunner(cmd, g)
+			defer pr.close()
 			cfgs, err := config.LoadAll(args)
 			if err != nil {
 				return err
 			}
-			r, closeEngine, err := newRunner(cmd, g)
+			r, err := pr.wait()
 			if err != nil {
 				return err
 			}
-			defer closeEngine()
 			var problems config.Errors
 			for _, cfg := range cfgs {
 				for _, m := range cfg.Monitors {

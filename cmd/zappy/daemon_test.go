@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,6 +21,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/zappy-mon/zappy/internal/testutil"
 )
 
 var (
@@ -83,15 +84,7 @@ func (r *receiver) count() (keys map[string]int, msgs []string) {
 	return keys, append([]string(nil), r.msgs...)
 }
 
-func closedPort(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+func closedPort(t testing.TB) string { return testutil.ClosedPort(t, "tcp") }
 
 func TestValidateInitState(t *testing.T) {
 	dir := t.TempDir()
@@ -447,26 +440,13 @@ func BenchmarkOnce(b *testing.B) {
 // checked hourly (first runs spread over the hour, so the daemon is idle
 // between checks) and reports its resident memory once it has settled.
 func BenchmarkIdleRSS(b *testing.B) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	target := "tcp://" + testutil.AcceptAndClose(b)
 	// A warm compilation cache, as on any start but the first.
-	exec.Command(zappyBin(b), "--cache-dir", cacheDir, "check", "--type", "tcp", "--address", "tcp://"+ln.Addr().String()).Run()
+	exec.Command(zappyBin(b), "--cache-dir", cacheDir, "check", "--type", "tcp", "--address", target).Run()
 	for _, n := range []int{1000, 10000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			dir := b.TempDir()
-			cfg := writeMonitors(b, dir, n, "tcp", "tcp://"+ln.Addr().String(), "    every: 1h\n")
+			cfg := writeMonitors(b, dir, n, "tcp", target, "    every: 1h\n")
 			var rss float64
 			for i := 0; i < b.N; i++ {
 				d := startDaemon(b, cfg, "--state", filepath.Join(b.TempDir(), "state.db"))

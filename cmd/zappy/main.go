@@ -53,33 +53,12 @@ func main() {
 // run executes the CLI and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g := &globalFlags{}
-	root := &cobra.Command{
-		Use:           "zappy",
-		Short:         "WebAssembly-scriptable availability and service checks",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.PersistentFlags().CountVarP(&g.verbose, "verbose", "v", "more logging (-v info, -vv debug)")
-	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
-	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", "", "compilation cache directory (default "+engine.DefaultCacheDir()+"; \"-\" disables it)")
-	root.PersistentFlags().StringVar(&g.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the command to this file (for performance work)")
-	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
-		if g.cpuProfile == "" {
-			return nil
-		}
-		f, err := os.Create(g.cpuProfile)
-		if err != nil {
-			return err
-		}
-		return pprof.StartCPUProfile(f)
-	}
+	root := newRoot(g)
 	defer pprof.StopCPUProfile()
-	root.AddCommand(checkCommand(g), runCommand(g), onceCommand(g), validateCommand(g), stateCommand(g),
-		notifyCommand(g), initCommand(), schemaCommand(), versionCommand())
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	var ee exitError
 	switch {
 	case err == nil:
@@ -91,8 +70,41 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ee.code
 	default:
 		fmt.Fprintln(stderr, "zappy:", err)
+		if cmd != nil && cmd.Name() == "check" {
+			return 3 // a check that could not run is UNKNOWN to Nagios
+		}
 		return 1
 	}
+}
+
+// newRoot builds the command tree.
+func newRoot(g *globalFlags) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "zappy",
+		Short:         "WebAssembly-scriptable availability and service checks",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().CountVarP(&g.verbose, "verbose", "v", "more logging (-v info, -vv debug)")
+	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	root.PersistentFlags().StringVar(&g.cacheDir, "cache-dir", "", "compilation cache directory (default "+engine.DefaultCacheDir()+"; \"-\" disables it)")
+	root.PersistentFlags().StringVar(&g.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the command to this file (for performance work)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if g.logFormat != "text" && g.logFormat != "json" {
+			return fmt.Errorf("--log-format %q: want text or json", g.logFormat)
+		}
+		if g.cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(g.cpuProfile)
+		if err != nil {
+			return err
+		}
+		return pprof.StartCPUProfile(f)
+	}
+	root.AddCommand(checkCommand(g), runCommand(g), onceCommand(g), validateCommand(g), stateCommand(g),
+		notifyCommand(g), initCommand(), schemaCommand(), versionCommand())
+	return root
 }
 
 func (g *globalFlags) logger(stderr io.Writer) *slog.Logger {

@@ -84,6 +84,7 @@ func TestCheckErrorsAreClear(t *testing.T) {
 		{[]string{"check", "--type", "http", "--address", "http://x", "--assert", "code =="}, `assert[0]: "code ==": unexpected token EOF`},
 		{[]string{"check"}, "give --type and --address for an ad-hoc check, or -c CONFIG"},
 		{[]string{"check", "--set", "novalue", "--type", "http", "--address", "x"}, `--set "novalue": want KEY=VALUE`},
+		{[]string{"--log-format", "xml", "check", "--type", "http", "--address", "http://x"}, `--log-format "xml": want text or json`},
 	}
 	for _, tt := range tests {
 		_, errOut, code := zappy(t, tt.args...)

@@ -1,6 +1,7 @@
 // Command demo serves a few services on 127.0.0.1 for trying zappy out:
 // HTTP on :8080, HTTPS and HTTP/3 on :8443 (self-signed), an SSH-like banner
-// on TCP :2222 and a UDP echo on :5353. `make run` starts it next to zappy.
+// on TCP :2222, a UDP echo on :5353, and a webhook receiver that prints the
+// notifications it gets (POST :8080/hook). `make run` starts it next to zappy.
 package main
 
 import (
@@ -14,12 +15,14 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,7 +33,7 @@ func main() {
 	host := flag.String("host", "127.0.0.1", "address to listen on")
 	flag.Parse()
 	cert, fp := selfSigned()
-	fmt.Printf("demo: HTTP http://%[1]s:8080  HTTPS+HTTP/3 https://%[1]s:8443 (sha256 %[2]s)  TCP %[1]s:2222  UDP %[1]s:5353\n", *host, fp)
+	fmt.Printf("demo: HTTP http://%[1]s:8080 (webhook receiver POST /hook)  HTTPS+HTTP/3 https://%[1]s:8443 (sha256 %[2]s)  TCP %[1]s:2222  UDP %[1]s:5353\n", *host, fp)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "zappy demo: all systems nominal") })
@@ -44,6 +47,12 @@ func main() {
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(1500 * time.Millisecond)
 		fmt.Fprintln(w, "finally")
+	})
+	// /hook is a webhook receiver: zappy run examples/demo.yaml posts its
+	// notifications here (outage_webhooks in demo.yaml), and they are printed.
+	mux.HandleFunc("POST /hook", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		fmt.Printf("demo: notification received: %s\n", strings.TrimSpace(string(body)))
 	})
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}}
 	go serve(func() error { return http.ListenAndServe(*host+":8080", mux) })

@@ -76,11 +76,13 @@ type Stats struct {
 
 // Scheduler runs jobs at their times. Safe for concurrent use.
 type Scheduler struct {
-	// Early is how far ahead of its time a job may start. Timers on Linux
-	// wake up with about a millisecond of granularity (measured: a plain
-	// time.AfterFunc fires 0.7 ms late at the median, 1.8 ms at p99), so
-	// waking and starting jobs up to this much early keeps them from being
-	// late. Default 1 ms; set before adding jobs.
+	// Early is how far ahead of its time a job may start (timer slack).
+	// Go's timers on Linux sleep in whole milliseconds and a virtual
+	// machine adds wake-up delay (measured here: a plain time.AfterFunc
+	// fires 0.7 ms late at the median, 1.8 ms at p99), so waking up to this
+	// much early, and starting every job due by then, keeps jobs from being
+	// late and coalesces wake-ups. Starting a check 2 ms early is harmless.
+	// Default 2 ms; set before adding jobs.
 	Early   time.Duration
 	clock   Clock
 	mu      sync.Mutex
@@ -91,9 +93,10 @@ type Scheduler struct {
 	stopped bool
 	stats   Stats
 	active  sync.WaitGroup // jobs running
-	// Late, when set, is told how late each job started (for metrics and
-	// benchmarks).
-	Late func(id string, late time.Duration)
+	// Late, when set, is told how far from its time each job started:
+	// positive when late, negative when early (by at most Early). For
+	// metrics and benchmarks.
+	Late func(id string, offset time.Duration)
 }
 
 // New makes a scheduler on clock (nil: the wall clock).
@@ -101,7 +104,7 @@ func New(clock Clock) *Scheduler {
 	if clock == nil {
 		clock = RealClock
 	}
-	return &Scheduler{clock: clock, jobs: map[string]*entry{}, Early: time.Millisecond}
+	return &Scheduler{clock: clock, jobs: map[string]*entry{}, Early: 2 * time.Millisecond}
 }
 
 // Phase returns a stable offset in [0, every) for id.
@@ -273,7 +276,7 @@ func (s *Scheduler) fire() {
 	s.mu.Unlock()
 	for _, d := range run {
 		if late != nil {
-			late(d.e.id, max(now.Sub(d.when), 0))
+			late(d.e.id, now.Sub(d.when))
 		}
 		go s.execute(d.e, d.when)
 	}

@@ -163,7 +163,7 @@ func TestMissedRunsAreNotReplayed(t *testing.T) {
 
 // BenchmarkLateness schedules 10,000 jobs every 10 s (1,000 runs a second,
 // the load of issue 3's acceptance) on the real clock and reports how late
-// they start: p50, p99 and max.
+// they start: p50, p99 and max, and how early the earliest started.
 func BenchmarkLateness(b *testing.B) {
 	const jobs = 10000
 	every := 10 * time.Second
@@ -196,8 +196,11 @@ func BenchmarkLateness(b *testing.B) {
 	mu.Lock()
 	defer mu.Unlock()
 	sort.Slice(lates, func(i, j int) bool { return lates[i] < lates[j] })
-	pct := func(p float64) float64 { return float64(lates[int(p*float64(len(lates)-1))]) / 1e6 }
+	// Lateness counts late starts; a start up to Early ahead of time is on
+	// time, and how early the earliest was is reported beside.
+	pct := func(p float64) float64 { return float64(max(lates[int(p*float64(len(lates)-1))], 0)) / 1e6 }
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric(float64(lates[len(lates)-1])/1e6, "max-ms")
+	b.ReportMetric(pct(1), "max-ms")
+	b.ReportMetric(float64(max(-lates[0], 0))/1e6, "max-early-ms")
 }
