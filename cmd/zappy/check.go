@@ -199,14 +199,28 @@ type jsonResult struct {
 	Started   time.Time      `json:"started"`
 	Metrics   []check.Metric `json:"metrics"`
 	Fields    map[string]any `json:"fields"`
+	Events    []check.Event  `json:"events,omitempty"`
 }
 
+// printResult prints r as its summary line, followed by one indented line
+// per event the module reported ("  PORT CHANGE: Gi0/2 oper=down ..."), or
+// as one JSON object (events under "events").
 func printResult(w io.Writer, r check.Result, asJSON bool) error {
 	if !asJSON {
-		_, err := fmt.Fprintln(w, r.Summary())
+		var b strings.Builder
+		b.WriteString(r.Summary())
+		b.WriteByte('\n')
+		for _, e := range r.Events {
+			b.WriteString("  " + e.Title)
+			if e.Message != "" {
+				b.WriteString(": " + e.Message)
+			}
+			b.WriteByte('\n')
+		}
+		_, err := io.WriteString(w, b.String())
 		return err
 	}
-	out := jsonResult{r.Name, r.Type, r.Target, r.Status, r.Class, r.Message, r.LatencyMS, r.Attempts, r.Started, r.Metrics, r.Fields}
+	out := jsonResult{r.Name, r.Type, r.Target, r.Status, r.Class, r.Message, r.LatencyMS, r.Attempts, r.Started, r.Metrics, r.Fields, r.Events}
 	if out.Metrics == nil {
 		out.Metrics = []check.Metric{}
 	}

@@ -113,7 +113,8 @@ table; SIGTERM or SIGINT stops gracefully.`,
 						log.Info("SIGHUP: reloading")
 						d.Reload()
 					case syscall.SIGUSR1:
-						log.Info("state\n" + d.Status())
+						// Asked for explicitly: written whatever the log level.
+						fmt.Fprint(cmd.ErrOrStderr(), d.Status())
 					}
 				}
 			}()

@@ -86,6 +86,20 @@ type Request struct {
 	// Allow lists extra destinations this check may reach besides its
 	// target (granted in the user's YAML).
 	Allow []string
+	// NotifyEvery and AfterEveryN are the monitor's effective notification
+	// pacing, handed to the module (input "notify") so that it can pace the
+	// Events it reports the way the daemon paces reminders. Zero: not sent.
+	NotifyEvery time.Duration
+	AfterEveryN int
+}
+
+// Event is a notification a module asks the host to send now, beside the
+// check's status: a state change it detected (a switch port going down).
+// The daemon queues each as a "change" notification.
+type Event struct {
+	Title   string `json:"title"`
+	Message string `json:"message"`
+	Key     string `json:"key,omitempty"` // what changed, stable across runs ("if:3")
 }
 
 // Result is what a check produced.
@@ -102,6 +116,7 @@ type Result struct {
 	State     json.RawMessage `json:"-"`
 	Started   time.Time       `json:"started"`
 	Attempts  int             `json:"attempts,omitempty"`
+	Events    []Event         `json:"events,omitempty"`
 }
 
 // Perfdata renders the metrics Nagios-style: 'name'=value[unit] ...

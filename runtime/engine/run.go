@@ -117,6 +117,15 @@ func buildInput(r *run) []byte {
 	}
 	w.Key("state")
 	w.Raw(r.req.State)
+	if r.req.NotifyEvery > 0 || r.req.AfterEveryN > 0 {
+		w.Key("notify")
+		w.ObjectStart()
+		w.Key("every_ms")
+		w.Int(r.req.NotifyEvery.Milliseconds())
+		w.Key("after_every_n")
+		w.Int(int64(r.req.AfterEveryN))
+		w.ObjectEnd()
+	}
 	w.ObjectEnd()
 	return w.Bytes()
 }
@@ -260,6 +269,13 @@ func (r *run) resultFromGuest(data []byte) check.Result {
 			if !val.IsNull() {
 				res.State = append(json.RawMessage(nil), val.Source()...)
 			}
+		case "events":
+			events, err := parseEvents(val)
+			if err != nil {
+				bad = err.Error()
+				return false
+			}
+			res.Events = events
 		}
 		return true
 	})

@@ -29,6 +29,11 @@ const (
 	KindRecovery Kind = "recovery" // the outage ended
 	KindReport   Kind = "report"   // periodic list of monitors still failing (picomon)
 	KindTest     Kind = "test"     // a test notification asked for by the user
+	// KindChange is a change a check module reported beside its status (a
+	// switch port going down while the switch stays up). It has a Title
+	// ("PORT CHANGE") and a Message, is sent once, is not part of an outage,
+	// and goes where outage notices go.
+	KindChange Kind = "change"
 )
 
 // Event is one notification. It is serialized into the outbox, so it holds
@@ -40,7 +45,9 @@ type Event struct {
 	Monitor  string         `json:"monitor,omitempty"`   // monitor name ("" for report/test)
 	Type     string         `json:"type,omitempty"`      // monitor type
 	Address  string         `json:"address,omitempty"`   // monitor address
-	Message  string         `json:"message,omitempty"`   // the check's message (the error for outage/reminder)
+	Message  string         `json:"message,omitempty"`   // the check's message (the error for outage/reminder; what changed for change)
+	Title    string         `json:"title,omitempty"`     // change: what kind of change, "PORT CHANGE"
+	Key      string         `json:"key,omitempty"`       // change: what changed, stable across runs ("if:3"); may be empty
 	At       time.Time      `json:"at"`                  // when the event happened
 	Since    time.Time      `json:"since,omitzero"`      // start of the outage (outage, reminder, recovery)
 	Seq      int            `json:"seq,omitempty"`       // 1 for the outage notice, 2, 3… for reminders
@@ -176,8 +183,10 @@ func addr(a string) string {
 }
 
 // Text is the event as one line in APMonitor's words, with times in the
-// site's zone; a report is a first line followed by one line per failing
-// monitor. Line breaks inside the event's strings are flattened to spaces.
+// site's zone. A change reads like APMonitor's PORT CHANGE line ("PORT
+// CHANGE: office-switch in HomeLab: Gi0/2 oper=down ... at 2:15 PM CET"); a
+// report is a first line followed by one line per failing monitor. Line
+// breaks inside the event's strings are flattened to spaces.
 func Text(e Event) string {
 	at := Time(e.At, e.Location)
 	mon, site, msg := oneLine(e.Monitor), oneLine(e.Site), oneLine(e.Message)
@@ -197,11 +206,21 @@ func Text(e Event) string {
 		return b.String()
 	case KindTest:
 		return fmt.Sprintf("test notification from zappy for %s at %s", site, at)
+	case KindChange:
+		return fmt.Sprintf("%s: %s in %s: %s at %s", changeTitle(e), mon, site, msg, at)
 	}
 	if mon != "" {
 		return fmt.Sprintf("%s in %s: %s notification: %s at %s", mon, site, e.Kind, msg, at)
 	}
 	return fmt.Sprintf("%s: %s notification: %s at %s", site, e.Kind, msg, at)
+}
+
+// changeTitle is a change's title on one line, "CHANGE" when it has none.
+func changeTitle(e Event) string {
+	if t := oneLine(e.Title); t != "" {
+		return t
+	}
+	return "CHANGE"
 }
 
 // Subject is the event's e-mail subject (also the title of push
@@ -220,6 +239,8 @@ func Subject(e Event) string {
 		return fmt.Sprintf("REPORT: %d failing in %s", len(e.Failing), site)
 	case KindTest:
 		return fmt.Sprintf("TEST: zappy notification for %s", site)
+	case KindChange:
+		return fmt.Sprintf("%s: %s in %s", changeTitle(e), mon, site)
 	}
 	if mon != "" {
 		return fmt.Sprintf("%s: %s in %s", strings.ToUpper(oneLine(string(e.Kind))), mon, site)

@@ -83,6 +83,18 @@ func TestTextAndSubject(t *testing.T) {
 			At: hooktest.Since, Since: hooktest.Since, Location: time.UTC},
 			"a b in Lab X is UP (tcp://h:1) at 6:15 PM UTC, outage lasted 0 secs",
 			"RECOVERY: a b in Lab X is UP"},
+		{"change", ev[notify.KindChange],
+			"PORT CHANGE: office-switch in HomeLab: GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up) at 2:22 PM EDT",
+			"PORT CHANGE: office-switch in HomeLab"},
+		{"change as APMonitor writes it", notify.Event{
+			Kind: notify.KindChange, Site: "HomeLab", Monitor: "office-switch", Title: "PORT MAC CHANGE",
+			Message: "GigabitEthernet0/1 MAC change appeared=[AA:BB:CC:DD:EE:FF]", At: time.Date(2026, 1, 10, 13, 22, 0, 0, time.UTC), Location: zone(t, "Europe/Berlin")},
+			"PORT MAC CHANGE: office-switch in HomeLab: GigabitEthernet0/1 MAC change appeared=[AA:BB:CC:DD:EE:FF] at 2:22 PM CET",
+			"PORT MAC CHANGE: office-switch in HomeLab"},
+		{"change without a title, line breaks", notify.Event{
+			Kind: notify.KindChange, Site: "Lab", Monitor: "sw", Title: "\n", Message: "Gi0/2\ndown", At: hooktest.Since, Location: time.UTC},
+			"CHANGE: sw in Lab: Gi0/2 down at 6:15 PM UTC",
+			"CHANGE: sw in Lab"},
 		{"unknown kind", notify.Event{Kind: "flapping", Site: "Lab", Monitor: "web", Message: "5 changes", At: hooktest.Since, Location: time.UTC},
 			"web in Lab: flapping notification: 5 changes at 6:15 PM UTC",
 			"FLAPPING: web in Lab"},
@@ -183,6 +195,26 @@ func TestEventJSON(t *testing.T) {
 	}
 	if notify.Text(back2) != notify.Text(report) {
 		t.Errorf("report after round trip:\n got %q\nwant %q", notify.Text(back2), notify.Text(report))
+	}
+
+	change := hooktest.Events(t)[notify.KindChange]
+	b, err = json.Marshal(change)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = `{"id":"evt-6","kind":"change","site":"HomeLab","monitor":"office-switch","type":"ports","address":"snmp://10.0.0.2",` +
+		`"message":"GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up)","title":"PORT CHANGE","key":"if:2",` +
+		`"at":"2026-07-14T18:22:00Z","location":"America/New_York"}`
+	if string(b) != want {
+		t.Errorf("change JSON:\n got %s\nwant %s", b, want)
+	}
+	var back3 notify.Event
+	if err := json.Unmarshal(b, &back3); err != nil {
+		t.Fatal(err)
+	}
+	back3.Location, change.Location = nil, nil
+	if !reflect.DeepEqual(back3, change) {
+		t.Errorf("change round trip:\n got %+v\nwant %+v", back3, change)
 	}
 
 	// A zone this system cannot load falls back to time.Local.

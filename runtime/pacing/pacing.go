@@ -15,8 +15,9 @@
 // good/bad changes, the monitor is flapping; it stops flapping when the
 // changes fall to half that. While flapping, outage notices and reminders
 // are held back (an outage notice held back goes out when the flapping
-// stops and the monitor is still down); a recovery is still sent for an
-// outage people were told about, so nobody is left with an open alarm.
+// stops and the monitor is still down). Quiet monitors (alarms off, a
+// dependency down) send no notices either. A recovery is always sent for
+// an outage people were told about, so nobody is left with an open alarm.
 package pacing
 
 import (
@@ -147,7 +148,11 @@ func Observe(st *state.MonitorState, res check.Result, p Policy, now time.Time) 
 			events = append(events, e)
 		}
 	case st.OutageID != "" && good && st.ConsecutiveSuccesses >= max(p.SuccessesBeforeRecovery, 1):
-		if st.NotifiedCount > 0 && !p.Quiet {
+		// A recovery closes every outage people were told about, even when
+		// the monitor has gone quiet since (alarms switched off, or a
+		// dependency down): otherwise their alarm, incident or firing
+		// alert would stay open.
+		if st.NotifiedCount > 0 {
 			events = append(events, Event{Kind: notify.KindRecovery})
 			st.LastNotified = now
 		}

@@ -86,6 +86,10 @@ func (r *Runner) Prepare(ctx context.Context, m *config.Monitor) (*Check, error)
 			Timeout: m.MaxTry,
 			Config:  m.ConfigJSON(),
 			Allow:   m.Allow,
+			// The module paces the events it reports with the monitor's
+			// own (effective) notification pacing.
+			NotifyEvery: m.NotifyEvery,
+			AfterEveryN: m.AfterEveryN,
 		},
 		RetryDelay: 500 * time.Millisecond,
 	}, nil

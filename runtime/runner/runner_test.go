@@ -130,3 +130,34 @@ func TestPrepareUnknownType(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestPrepareNotifyPacing: a check carries its monitor's effective
+// notification pacing (site defaults, monitor overrides) to the module.
+func TestPrepareNotifyPacing(t *testing.T) {
+	r := newRunner(t)
+	cfg, err := config.Parse("site.yaml", []byte(`
+site:
+  name: Lab
+  notify_every_n_secs: 900
+  after_every_n_notifications: 4
+monitors:
+  - {type: tcp, name: site-pacing, address: "tcp://127.0.0.1:1"}
+  - {type: tcp, name: own-pacing, address: "tcp://127.0.0.1:1", notify_every_n_secs: 120, after_every_n_notifications: 2}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		every time.Duration
+		n     int
+	}{"site-pacing": {15 * time.Minute, 4}, "own-pacing": {2 * time.Minute, 2}}
+	for _, m := range cfg.Monitors {
+		c, err := r.Prepare(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := want[m.Name]; c.req.NotifyEvery != w.every || c.req.AfterEveryN != w.n {
+			t.Errorf("%s: NotifyEvery %v AfterEveryN %d, want %v %d", m.Name, c.req.NotifyEvery, c.req.AfterEveryN, w.every, w.n)
+		}
+	}
+}

@@ -51,8 +51,11 @@ func buildChannels(cfg *config.Config) ([]Channel, error) {
 			problems = append(problems, &config.Error{File: cfg.File, Line: n.Line, Field: fmt.Sprintf("notifier %q", n.Name), Msg: err.Error()})
 			continue
 		}
+		// A notifier's outages switch also governs the changes modules
+		// report (a switch port going down): both say "something broke".
 		out = append(out, Channel{Name: n.Name, Provider: p, Kinds: map[notify.Kind]bool{
 			notify.KindOutage: n.Outages, notify.KindReminder: n.Reminders, notify.KindRecovery: n.Recoveries,
+			notify.KindChange: n.Outages,
 		}})
 	}
 	if len(problems) > 0 {

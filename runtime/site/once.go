@@ -53,7 +53,7 @@ func (s *Site) Once(ctx context.Context) (OnceResult, error) {
 			m.mu.Unlock()
 			if ok {
 				res.Reminded++
-				s.commit(m, &st, nil, []pacing.Event{e}, s.now())
+				s.commit(m, &st, nil, []pacing.Event{e}, nil, s.now())
 			}
 		}
 		if m.cfg.HeartbeatURL != "" && m.cfg.HeartbeatEvery > 0 {

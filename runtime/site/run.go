@@ -3,6 +3,7 @@ package site
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/zappy-mon/zappy/config"
@@ -193,7 +194,7 @@ func (s *Site) observe(m *mon, res check.Result) {
 	now := s.now()
 	p := m.policy(s)
 	m.mu.Lock()
-	before := m.st.OutageID
+	before, prevStatus := m.st.OutageID, m.st.Status
 	events := pacing.Observe(&m.st, res, p, now)
 	if before != "" && m.st.OutageID == "" {
 		m.closedOutage = before
@@ -203,7 +204,7 @@ func (s *Site) observe(m *mon, res check.Result) {
 	st := m.st
 	hb := m.cfg.HeartbeatURL != "" && m.cfg.HeartbeatEvery == 0 && pacing.Good(res.Status)
 	m.mu.Unlock()
-	fields, _ := json.Marshal(res.Fields)
+	fields := historyFields(res, prevStatus)
 	hist := &state.HistoryRow{
 		Monitor: m.cfg.Name, At: now, Status: res.Status, Class: res.Class, LatencyMS: res.LatencyMS,
 		Message: res.Message, Attempts: res.Attempts, Metrics: res.Metrics, Fields: fields,
@@ -212,16 +213,29 @@ func (s *Site) observe(m *mon, res check.Result) {
 	for _, e := range events {
 		s.log.Info("notification", "monitor", m.cfg.Name, "kind", e.Kind, "seq", e.Seq)
 	}
-	s.commit(m, &st, hist, events, now)
+	// Changes the module reported go out whatever the status, unless the
+	// monitor's notifications are quiet (alarms off, or a monitor it
+	// depends on is down).
+	var changes []check.Event
+	if !p.Quiet {
+		changes = res.Events
+		for _, e := range changes {
+			s.log.Info("notification", "monitor", m.cfg.Name, "kind", notify.KindChange, "title", e.Title, "key", e.Key, "message", e.Message)
+		}
+	} else if len(res.Events) > 0 {
+		s.log.Debug("changes held back: notifications are quiet", "monitor", m.cfg.Name, "changes", len(res.Events))
+	}
+	s.commit(m, &st, hist, events, changes, now)
 	if hb {
 		go s.heartbeat(m)
 	}
 }
 
 // commit persists a monitor's state with its history row and the outbox
-// items of its events, then arms its reminder and wakes the outbox.
-func (s *Site) commit(m *mon, st *state.MonitorState, hist *state.HistoryRow, events []pacing.Event, now time.Time) {
-	u := state.Update{Monitor: st, History: hist, Outbox: s.outboxItems(m, *st, events, now)}
+// items of its events and of the changes its module reported, then arms its
+// reminder and wakes the outbox.
+func (s *Site) commit(m *mon, st *state.MonitorState, hist *state.HistoryRow, events []pacing.Event, changes []check.Event, now time.Time) {
+	u := state.Update{Monitor: st, History: hist, Outbox: s.outboxItems(m, *st, events, changes, now)}
 	queued := len(u.Outbox) > 0
 	s.running.Add(1)
 	s.writer.Submit(u, func(err error) {
@@ -272,7 +286,7 @@ func (s *Site) remindNow(m *mon) {
 	m.mu.Unlock()
 	if ok {
 		s.log.Info("notification", "monitor", m.cfg.Name, "kind", e.Kind, "seq", e.Seq)
-		s.commit(m, &st, nil, []pacing.Event{e}, now)
+		s.commit(m, &st, nil, []pacing.Event{e}, nil, now)
 		return
 	}
 	if st.OutageID != "" && (p.Quiet || st.Flapping) {
@@ -282,10 +296,10 @@ func (s *Site) remindNow(m *mon) {
 	s.armReminder(m)
 }
 
-// outboxItems renders the notifications of events for every channel that
-// wants them.
-func (s *Site) outboxItems(m *mon, st state.MonitorState, events []pacing.Event, now time.Time) []state.OutboxItem {
-	if len(events) == 0 {
+// outboxItems renders the notifications of events, then those of the
+// changes a module reported, for every channel that wants them.
+func (s *Site) outboxItems(m *mon, st state.MonitorState, events []pacing.Event, changes []check.Event, now time.Time) []state.OutboxItem {
+	if len(events) == 0 && len(changes) == 0 {
 		return nil
 	}
 	s.mu.Lock()
@@ -295,7 +309,7 @@ func (s *Site) outboxItems(m *mon, st state.MonitorState, events []pacing.Event,
 		channels = append(channels, c)
 	}
 	s.mu.Unlock()
-	var items []state.OutboxItem
+	evs := make([]notify.Event, 0, len(events)+len(changes))
 	for _, e := range events {
 		ev := notify.Event{
 			Kind: e.Kind, Site: cfg.Site.Name, Monitor: m.cfg.Name, Type: m.cfg.Type, Address: m.cfg.Address,
@@ -305,16 +319,26 @@ func (s *Site) outboxItems(m *mon, st state.MonitorState, events []pacing.Event,
 		if e.Kind == notify.KindRecovery {
 			ev.OutageID = m.lastOutage(st)
 		}
+		evs = append(evs, ev)
+	}
+	for _, c := range changes {
+		evs = append(evs, notify.Event{
+			Kind: notify.KindChange, Site: cfg.Site.Name, Monitor: m.cfg.Name, Type: m.cfg.Type, Address: m.cfg.Address,
+			Title: c.Title, Message: c.Message, Key: c.Key, At: now, Location: cfg.Site.Timezone,
+		})
+	}
+	var items []state.OutboxItem
+	for _, ev := range evs {
 		payload, err := json.Marshal(ev)
 		if err != nil {
 			s.log.Error("encoding notification", "monitor", m.cfg.Name, "err", err)
 			continue
 		}
 		for _, c := range channels {
-			if !c.wants(e.Kind) || (c.Email && !m.cfg.Email) {
+			if !c.wants(ev.Kind) || (c.Email && !m.cfg.Email) {
 				continue
 			}
-			items = append(items, state.OutboxItem{Channel: c.Name, Monitor: m.cfg.Name, Kind: string(e.Kind), Payload: payload, CreatedAt: now, NextAttempt: now})
+			items = append(items, state.OutboxItem{Channel: c.Name, Monitor: m.cfg.Name, Kind: string(ev.Kind), Payload: payload, CreatedAt: now, NextAttempt: now})
 		}
 	}
 	return items
@@ -433,4 +457,26 @@ func (s *Site) firing() {
 			}()
 		}
 	}
+}
+
+// maxHistoryFields bounds the fields kept with one history row.
+const maxHistoryFields = 16 << 10
+
+// historyFields are the result fields kept in history: those of results
+// that need explaining — not up, or a change of status — up to 16 KiB.
+// Metrics and messages are kept for every result, but the fields of a
+// steady up result (an HTTP body, a switch's interface list) would make the
+// history grow by kilobytes per check for nothing new.
+func historyFields(res check.Result, prevStatus check.Status) json.RawMessage {
+	if len(res.Fields) == 0 || res.Status == check.Up && prevStatus == check.Up {
+		return nil
+	}
+	b, err := json.Marshal(res.Fields)
+	if err != nil {
+		return nil
+	}
+	if len(b) > maxHistoryFields {
+		return json.RawMessage(fmt.Sprintf(`{"truncated":true,"bytes":%d}`, len(b)))
+	}
+	return b
 }

@@ -6,6 +6,15 @@
 // Data flow: scheduler → runner (a check module) → assertions → pacing (the
 // check state machine) → one state transaction holding the new state, the
 // history row and the notifications → outbox → channels.
+//
+// Besides the outage notices, reminders and recoveries pacing decides on, a
+// check module may report changes with its result (a switch port going
+// down while the switch stays up: check.Result.Events). Each becomes a
+// "change" notification in the same transaction, for the channels that take
+// outage notices (a notifier's outages switch, the email channel unless the
+// monitor has email: false), unless the monitor's notifications are quiet
+// (alarms off, or a monitor it depends on is in an outage). The module paces
+// its own changes; the daemon sends every one it reports.
 package site
 
 import (

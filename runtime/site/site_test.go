@@ -19,6 +19,7 @@ import (
 
 	"github.com/zappy-mon/zappy/config"
 	"github.com/zappy-mon/zappy/internal/testutil"
+	"github.com/zappy-mon/zappy/runtime/check"
 	"github.com/zappy-mon/zappy/runtime/engine"
 	"github.com/zappy-mon/zappy/runtime/runner"
 	"github.com/zappy-mon/zappy/runtime/scheduler"
@@ -457,5 +458,30 @@ monitors:
 	}
 	if _, ok := s.sched.Next("check/removed"); ok {
 		t.Fatal("removed monitor still scheduled")
+	}
+}
+
+func TestHistoryFields(t *testing.T) {
+	big := strings.Repeat("x", maxHistoryFields)
+	tests := []struct {
+		name   string
+		status check.Status
+		prev   check.Status
+		fields map[string]any
+		want   string
+	}{
+		{"steady up: none", check.Up, check.Up, map[string]any{"code": 200}, ""},
+		{"first result", check.Up, "", map[string]any{"code": 200}, `{"code":200}`},
+		{"recovered", check.Up, check.Down, map[string]any{"code": 200}, `{"code":200}`},
+		{"down", check.Down, check.Down, map[string]any{"code": 503}, `{"code":503}`},
+		{"degraded", check.Degraded, check.Up, map[string]any{"ms": 900}, `{"ms":900}`},
+		{"no fields", check.Down, check.Up, nil, ""},
+		{"too big", check.Down, check.Up, map[string]any{"body": big}, fmt.Sprintf(`{"truncated":true,"bytes":%d}`, len(big)+11)},
+	}
+	for _, tt := range tests {
+		got := historyFields(check.Result{Status: tt.status, Fields: tt.fields}, tt.prev)
+		if string(got) != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
 	}
 }

@@ -66,7 +66,22 @@ const (
 type Metric struct {
 	Name  string
 	Value float64
-	Unit  string // "ms", "s", "%", "B", "c" (counter) or "" (plain number)
+	// Unit is "ms", "s", "%", "B", "c" (counter) or "" (a plain number).
+	// Other units ("B/s") are allowed; Nagios perfdata shows their values
+	// without the unit.
+	Unit string
+}
+
+// Event is a notification a module asks the host to send now, beside the
+// check's status: a state change it detected (a switch port going down).
+// The daemon sends each event of a result to the monitor's channels as a
+// "change" notification while the monitor itself may well stay up; the
+// module decides which changes are worth telling, and paces them itself
+// (see Check.NotifyEvery and PacingDelay).
+type Event struct {
+	Title   string // short, upper case by convention: "PORT CHANGE"
+	Message string // one line: "Gi0/2 oper=down admin=up (was oper=up admin=up)"
+	Key     string // what changed, stable across runs ("if:3"); optional
 }
 
 // Result is what a check returns.
@@ -83,6 +98,9 @@ type Result struct {
 	// State is kept by the host and handed back as Check.State next run.
 	// Same value kinds as Fields; nil keeps nothing.
 	State any
+	// Events are notifications to send now (sdk/ABI.md, "events"). They
+	// are delivered whatever the status, error included.
+	Events []Event
 }
 
 // Up builds an up result.
@@ -162,6 +180,13 @@ func (r Result) Field(name string, value any) Result {
 	return r
 }
 
+// Event appends a notification to send now and returns the result for
+// chaining; key names what changed ("if:3") and may be empty.
+func (r Result) Event(title, message, key string) Result {
+	r.Events = append(r.Events, Event{Title: title, Message: message, Key: key})
+	return r
+}
+
 // MarshalZJSON encodes the result in the ABI's result format.
 func (r Result) MarshalZJSON(w *zjson.Writer) {
 	w.Grow(256 + len(r.Message))
@@ -202,6 +227,23 @@ func (r Result) MarshalZJSON(w *zjson.Writer) {
 	if r.State != nil {
 		w.Key("state")
 		w.Any(r.State)
+	}
+	if len(r.Events) > 0 {
+		w.Key("events")
+		w.ArrayStart()
+		for _, e := range r.Events {
+			w.ObjectStart()
+			w.Key("title")
+			w.String(e.Title)
+			w.Key("message")
+			w.String(e.Message)
+			if e.Key != "" {
+				w.Key("key")
+				w.String(e.Key)
+			}
+			w.ObjectEnd()
+		}
+		w.ArrayEnd()
 	}
 	w.ObjectEnd()
 }
@@ -346,6 +388,13 @@ type Check struct {
 	Config zjson.Value
 	// State is what the previous run returned as Result.State (Null the first time).
 	State zjson.Value
+	// NotifyEvery and AfterEveryN are the monitor's effective notification
+	// pacing (notify_every_n_secs and after_every_n_notifications after the
+	// site's defaults), from the input's "notify" object; zero when the
+	// host did not send them (zappy check). A module that reports Events
+	// paces them with PacingDelay, as the daemon paces outage reminders.
+	NotifyEvery time.Duration
+	AfterEveryN int
 
 	canceled bool
 }
@@ -384,6 +433,9 @@ func parseCheck(in []byte) (*Check, error) {
 			c.Config = val
 		case "state":
 			c.State = val
+		case "notify":
+			c.NotifyEvery = time.Duration(val.Get("every_ms").Int()) * time.Millisecond
+			c.AfterEveryN = int(val.Get("after_every_n").Int())
 		}
 		return true
 	})
@@ -393,6 +445,22 @@ func parseCheck(in []byte) (*Check, error) {
 		c.Deadline = time.Now().Add(c.Timeout)
 	}
 	return c, nil
+}
+
+// PacingDelay is APMonitor's reminder curve, the same as the daemon's
+// (runtime/pacing.Delay): how long after the k-th notification (k ≥ 1) the
+// next may follow. With t = k/n it is every·t·(2−t) while t < 1, then every;
+// with n ≤ 1 it is always every. k ≤ 0 gives 0: the first notification is
+// immediate.
+func PacingDelay(every time.Duration, n, k int) time.Duration {
+	if k <= 0 {
+		return 0
+	}
+	if n <= 1 || k >= n {
+		return every
+	}
+	t := float64(k) / float64(n)
+	return time.Duration(float64(every) * t * (2 - t))
 }
 
 // runHandler runs h, turning a panic into an error result.

@@ -3,6 +3,7 @@ package zappy
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/zappy-mon/zappy/sdk/go/zjson"
 )
@@ -115,5 +116,83 @@ func TestErrorFrom(t *testing.T) {
 	v, _ = zjson.Parse([]byte(`{"n":1}`))
 	if errorFrom(v) != nil {
 		t.Fatal("error from a success")
+	}
+}
+
+func TestResultEventsEncoding(t *testing.T) {
+	tests := []struct {
+		name string
+		r    Result
+		want string
+	}{
+		{"none", Up("ok"), `{"status":"up","message":"ok"}`},
+		{"with and without key", Up("2 ports").
+			Event("PORT CHANGE", "Gi0/2 oper=down admin=up (was oper=up admin=up)", "if:2").
+			Event("PORT MAC CHANGE", `Gi0/1 MAC change appeared=[AA:BB:CC:DD:EE:FF] "quoted"`, ""),
+			`{"status":"up","message":"2 ports","events":[` +
+				`{"title":"PORT CHANGE","message":"Gi0/2 oper=down admin=up (was oper=up admin=up)","key":"if:2"},` +
+				`{"title":"PORT MAC CHANGE","message":"Gi0/1 MAC change appeared=[AA:BB:CC:DD:EE:FF] \"quoted\""}]}`},
+		{"on an error result, after state", func() Result {
+			r := ErrorMsg("walk failed").Event("PORT CHANGE", "Gi0/3 removed", "if:3")
+			r.State = map[string]any{"n": 2}
+			return r
+		}(), `{"status":"error","message":"walk failed","state":{"n":2},"events":[{"title":"PORT CHANGE","message":"Gi0/3 removed","key":"if:3"}]}`},
+	}
+	for _, tt := range tests {
+		var w zjson.Writer
+		tt.r.MarshalZJSON(&w)
+		if got := string(w.Bytes()); got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestParseCheckNotify(t *testing.T) {
+	tests := []struct {
+		in    string
+		every time.Duration
+		n     int
+	}{
+		{`{"check_id":1,"notify":{"every_ms":600000,"after_every_n":4}}`, 10 * time.Minute, 4},
+		{`{"check_id":1,"notify":{"every_ms":1500}}`, 1500 * time.Millisecond, 0},
+		{`{"check_id":1}`, 0, 0},
+	}
+	for _, tt := range tests {
+		c, err := parseCheck([]byte(tt.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.NotifyEvery != tt.every || c.AfterEveryN != tt.n {
+			t.Errorf("%s: NotifyEvery %v AfterEveryN %d, want %v %d", tt.in, c.NotifyEvery, c.AfterEveryN, tt.every, tt.n)
+		}
+	}
+}
+
+// TestPacingDelay holds PacingDelay to the daemon's curve: the expected
+// values are runtime/pacing.Delay's (sdk/go does not import the host, so
+// they are written out; runtime/pacing's tests check the same table).
+func TestPacingDelay(t *testing.T) {
+	tests := []struct {
+		every time.Duration
+		n, k  int
+		want  time.Duration
+	}{
+		{600 * time.Second, 4, 0, 0},
+		{600 * time.Second, 4, 1, 262500 * time.Millisecond},
+		{600 * time.Second, 4, 2, 450 * time.Second},
+		{600 * time.Second, 4, 3, 562500 * time.Millisecond},
+		{600 * time.Second, 4, 4, 600 * time.Second},
+		{600 * time.Second, 4, 9, 600 * time.Second},
+		{600 * time.Second, 1, 1, 600 * time.Second},
+		{600 * time.Second, 0, 3, 600 * time.Second},
+		{60 * time.Second, 3, 1, 33333333333},
+		{60 * time.Second, 3, 2, 53333333333},
+		{time.Hour, 10, 5, 45 * time.Minute},
+		{time.Hour, 10, -1, 0},
+	}
+	for _, tt := range tests {
+		if got := PacingDelay(tt.every, tt.n, tt.k); got != tt.want {
+			t.Errorf("PacingDelay(%v, %d, %d) = %v (%d), want %v", tt.every, tt.n, tt.k, got, int64(got), tt.want)
+		}
 	}
 }

@@ -6,6 +6,13 @@
 // alerts (one per monitor in outage), posts an alert when its outage starts
 // or a reminder comes, re-posts every firing alert every repeat_every (Run),
 // and posts a recovered alert with endsAt set, which resolves it at once.
+//
+// A change a check module reported (a switch port going down while the
+// switch stays up) is posted once as a ZappyChange alert that fires for five
+// minutes and then expires by itself, like the test alert; it is not added
+// to the firing set. Its labels say what changed: change (the event's
+// title, "PORT CHANGE") and key (what changed, "if:3", when the module gave
+// one), so Alertmanager can group, route or inhibit changes separately.
 package alertmanager
 
 import (
@@ -48,14 +55,19 @@ const endsAfter = 4
 // testAlertFor is how long a test alert fires.
 const testAlertFor = 5 * time.Minute
 
+// changeAlertFor is how long a change alert fires.
+const changeAlertFor = 5 * time.Minute
+
 // Alert names.
 const (
-	AlertName     = "ZappyMonitorDown"
-	TestAlertName = "ZappyTest"
+	AlertName       = "ZappyMonitorDown"
+	TestAlertName   = "ZappyTest"
+	ChangeAlertName = "ZappyChange"
 )
 
-// reserved labels are set by zappy on every alert.
-var reserved = []string{"alertname", "monitor", "site", "type"}
+// reserved labels are set by zappy: the first four on every alert, change
+// and key on change alerts.
+var reserved = []string{"alertname", "monitor", "site", "type", "change", "key"}
 
 var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
@@ -171,8 +183,9 @@ func (n *Notifier) post(ctx context.Context, alerts []alert, idempotencyKey stri
 // Send posts the alert of e. Outage and reminder add it to (or refresh it
 // in) the firing set and post it firing; recovery removes it and posts it
 // with endsAt = the recovery time; test posts a ZappyTest alert that fires
-// for five minutes. Reports are not sent: the firing alerts already are the
-// list of what is failing.
+// for five minutes from now; change posts a ZappyChange alert that fires for
+// five minutes from the change. Reports are not sent: the firing alerts
+// already are the list of what is failing.
 func (n *Notifier) Send(ctx context.Context, e notify.Event) error {
 	var a alert
 	switch e.Kind {
@@ -199,6 +212,17 @@ func (n *Notifier) Send(ctx context.Context, e notify.Event) error {
 		}
 		n.mu.Unlock()
 		a = n.toAlert(e, e.At)
+	case notify.KindChange:
+		l := n.labels(e, ChangeAlertName)
+		l["change"] = e.Title
+		if e.Key != "" {
+			l["key"] = e.Key
+		}
+		ann := map[string]string{"summary": notify.Text(e)}
+		if e.Message != "" {
+			ann["description"] = e.Message
+		}
+		a = alert{Labels: l, Annotations: ann, StartsAt: rfc3339(e.At), EndsAt: rfc3339(e.At.Add(changeAlertFor))}
 	case notify.KindTest:
 		a = alert{
 			Labels:      n.labels(e, TestAlertName),

@@ -170,6 +170,7 @@ func TestValidate(t *testing.T) {
 		{"labels", func(c *Config) { c.Labels = map[string]string{"team": "ops", "_x1": "y"} }, ""},
 		{"no url", func(c *Config) { c.URL = "" }, "url is required"},
 		{"reserved", func(c *Config) { c.Labels = map[string]string{"site": "x"} }, `labels: "site" is set by zappy`},
+		{"reserved for changes", func(c *Config) { c.Labels = map[string]string{"key": "x"} }, `labels: "key" is set by zappy`},
 		{"bad name", func(c *Config) { c.Labels = map[string]string{"1team": "x"} }, `labels: "1team" is not a valid label name`},
 		{"empty value", func(c *Config) { c.Labels = map[string]string{"team": ""} }, `labels: "team" has an empty value`},
 		{"negative", func(c *Config) { c.RepeatEvery = -time.Second }, "repeat_every must be positive, not -1s"},
@@ -192,5 +193,43 @@ func TestValidate(t *testing.T) {
 	}
 	if n.cfg.RepeatEvery != time.Minute || n.endpoint != "http://127.0.0.1:9093/api/v2/alerts" {
 		t.Errorf("defaults: repeat_every %v, endpoint %q", n.cfg.RepeatEvery, n.endpoint)
+	}
+}
+
+// TestSendChange posts a change a module reported: a ZappyChange alert with
+// change and key labels that fires for five minutes from the change and is
+// not kept firing.
+func TestSendChange(t *testing.T) {
+	recv := hooktest.NewReceiver(t, http.StatusOK, "")
+	n := newNotifier(t, Config{URL: recv.URL + "/", Labels: map[string]string{"team": "ops"}})
+	e := hooktest.Events(t)[notify.KindChange]
+	if err := n.Send(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	r := recv.Only(t)
+	want := `[{"labels":{"alertname":"ZappyChange","change":"PORT CHANGE","key":"if:2","monitor":"office-switch","site":"HomeLab","team":"ops","type":"ports"},` +
+		`"annotations":{"description":"GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up)",` +
+		`"summary":"PORT CHANGE: office-switch in HomeLab: GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up) at 2:22 PM EDT"},` +
+		`"startsAt":"2026-07-14T18:22:00Z","endsAt":"2026-07-14T18:27:00Z"}]`
+	if r.Method != "POST" || r.URI != "/api/v2/alerts" || r.Body != want || r.Header.Get("Idempotency-Key") != "evt-6" {
+		t.Errorf("got %s %s key %q\n%s\nwant POST /api/v2/alerts key evt-6\n%s", r.Method, r.URI, r.Header.Get("Idempotency-Key"), r.Body, want)
+	}
+	if f := n.Firing(); len(f) != 0 {
+		t.Errorf("firing after a change: %v", f)
+	}
+	if err := n.Repost(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if reqs := recv.Requests(); len(reqs) != 0 {
+		t.Errorf("change re-posted: %+v", reqs)
+	}
+
+	// Without a key there is no key label.
+	e.Key = ""
+	if err := n.Send(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	if body := recv.Only(t).Body; !strings.HasPrefix(body, `[{"labels":{"alertname":"ZappyChange","change":"PORT CHANGE","monitor":"office-switch",`) {
+		t.Errorf("change without key: %s", body)
 	}
 }

@@ -5,7 +5,10 @@
 // Mails of one outage are threaded as picomon threads them: the outage
 // notice has the Message-ID <zappy-outage-{OutageID}@{domain of From}>, and
 // its reminders and recovery refer to it (In-Reply-To, References), so a
-// threading mail client shows one outage as one conversation.
+// threading mail client shows one outage as one conversation. A change a
+// module reported (a switch port going down) is not part of an outage: it
+// stands alone with a Message-ID of its own, and goes to the recipients
+// that get outage notices.
 //
 // Email is not in the notify registry: it needs the site's server and its
 // list of recipients, each choosing which kinds of mail they get.
@@ -61,8 +64,8 @@ type Server struct {
 	Timeout   time.Duration  // default DefaultTimeout
 }
 
-// Recipient is one address and the kinds of mail it wants. Reports and test
-// mails go to every recipient.
+// Recipient is one address and the kinds of mail it wants. Outages also
+// covers changes; reports and test mails go to every recipient.
 type Recipient struct {
 	Email      string
 	Outages    bool
@@ -147,7 +150,7 @@ func (n *Notifier) Name() string { return "email" }
 // wants reports whether r gets mail of kind k.
 func (r Recipient) wants(k notify.Kind) bool {
 	switch k {
-	case notify.KindOutage:
+	case notify.KindOutage, notify.KindChange:
 		return r.Outages
 	case notify.KindReminder:
 		return r.Reminders
@@ -216,6 +219,7 @@ func Body(e notify.Event) string {
 	if !e.Since.IsZero() {
 		line("Since", e.Since.In(loc).Format("2006-01-02 15:04:05 MST"))
 	}
+	line("Key", e.Key)
 	line("Outage", e.OutageID)
 	line("Event", e.ID)
 	return b.String()
@@ -279,8 +283,9 @@ func (n *Notifier) client() (*gomail.Client, error) {
 	return gomail.NewClient(n.srv.Host, opts...)
 }
 
-// Send mails e to the recipients that want its kind (outage: Outages,
-// reminder: Reminders, recovery: Recoveries, report and test: everyone), as
+// Send mails e to the recipients that want its kind (outage and change:
+// Outages, reminder: Reminders, recovery: Recoveries, report and test:
+// everyone), as
 // one message with all of them in To. With no such recipient nothing is
 // sent and Send returns nil.
 func (n *Notifier) Send(ctx context.Context, e notify.Event) error {

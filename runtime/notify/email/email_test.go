@@ -562,6 +562,7 @@ func TestMessageIDs(t *testing.T) {
 		{notify.Event{Kind: notify.KindRecovery, ID: "e3", OutageID: "o1"}, "zappy-e3@mail.example.org", "zappy-outage-o1@mail.example.org"},
 		{notify.Event{Kind: notify.KindOutage, ID: "e4"}, "zappy-e4@mail.example.org", ""},
 		{notify.Event{Kind: notify.KindReport, ID: "e5", OutageID: "o1"}, "zappy-e5@mail.example.org", ""},
+		{notify.Event{Kind: notify.KindChange, ID: "e7", OutageID: "o1"}, "zappy-e7@mail.example.org", ""},
 		{notify.Event{Kind: notify.KindOutage, ID: "e6", OutageID: "web/<1> x@y"}, "zappy-outage-web__1__x_y@mail.example.org", ""},
 	}
 	for _, tt := range tests {
@@ -569,5 +570,45 @@ func TestMessageIDs(t *testing.T) {
 		if id != tt.id || parent != tt.parent {
 			t.Errorf("%+v: %q %q, want %q %q", tt.e, id, parent, tt.id, tt.parent)
 		}
+	}
+}
+
+// TestSendChange mails a change a module reported to the recipients of
+// outage notices, standing alone (its own Message-ID, no threading).
+func TestSendChange(t *testing.T) {
+	s := startSMTP(t, serverOptions{})
+	n, err := New(Server{Host: s.Host, Port: s.Port, From: "zappy <alerts@example.com>", TLS: "none"}, recipients)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Recipients(notify.KindChange); strings.Join(got, " ") != "ops@example.com boss@example.com" {
+		t.Fatalf("recipients of a change: %q", got)
+	}
+	if err := n.Send(context.Background(), hooktest.Events(t)[notify.KindChange]); err != nil {
+		t.Fatal(err)
+	}
+	mails := s.take()
+	if len(mails) != 1 || strings.Join(mails[0].To, " ") != "ops@example.com boss@example.com" {
+		t.Fatalf("mails %+v", mails)
+	}
+	p := parse(t, mails[0].Data)
+	want := map[string]string{
+		"Subject": "PORT CHANGE: office-switch in HomeLab", "Message-ID": "<zappy-evt-6@example.com>",
+		"In-Reply-To": "", "References": "", "Date": "Tue, 14 Jul 2026 14:22:00 -0400", "To": "<ops@example.com>, <boss@example.com>",
+	}
+	for k, v := range want {
+		if got := p.Header.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	body := "PORT CHANGE: office-switch in HomeLab: GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up) at 2:22 PM EDT\n" +
+		"\n" +
+		"Monitor: office-switch\n" +
+		"Type:    ports\n" +
+		"Address: snmp://10.0.0.2\n" +
+		"Key:     if:2\n" +
+		"Event:   evt-6\n"
+	if p.Body != body {
+		t.Errorf("body\n got %q\nwant %q", p.Body, body)
 	}
 }

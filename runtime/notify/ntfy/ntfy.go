@@ -26,7 +26,8 @@ func init() {
 	})
 }
 
-// Default priorities: high for outages and reminders, default otherwise.
+// Default priorities: high for outages, reminders and changes, default
+// otherwise.
 const (
 	DefaultOutagePriority = 4
 	DefaultPriority       = 3
@@ -36,7 +37,7 @@ const (
 type Config struct {
 	URL      string   `yaml:"url" json:"url"`           // the topic URL, e.g. https://ntfy.sh/homelab-alerts
 	Token    string   `yaml:"token" json:"token"`       // access token, sent as a Bearer token
-	Priority int      `yaml:"priority" json:"priority"` // 1..5 for outages and reminders (default 4); others are sent at 3
+	Priority int      `yaml:"priority" json:"priority"` // 1..5 for outages, reminders and changes (default 4); others are sent at 3
 	Tags     []string `yaml:"tags" json:"tags"`         // added to every message
 }
 
@@ -81,9 +82,10 @@ func New(name string, cfg Config) (*Notifier, error) {
 func (n *Notifier) Name() string { return n.name }
 
 // headers are the message's Title (Subject, RFC 2047-encoded if not ASCII, as
-// ntfy accepts), Priority, Tags (the configured ones, plus rotating_light
-// for outages and reminders or white_check_mark for recoveries, which ntfy
-// shows as emoji) and Authorization.
+// ntfy accepts), Priority (the outage priority for outages, reminders and
+// changes), Tags (the configured ones, plus rotating_light for outages and
+// reminders or white_check_mark for recoveries, which ntfy shows as emoji)
+// and Authorization.
 func (n *Notifier) headers(e notify.Event) http.Header {
 	prio := DefaultPriority
 	tags := slices.Clone(n.cfg.Tags)
@@ -91,6 +93,8 @@ func (n *Notifier) headers(e notify.Event) http.Header {
 	case notify.KindOutage, notify.KindReminder:
 		prio = n.cfg.Priority
 		tags = append(tags, "rotating_light")
+	case notify.KindChange:
+		prio = n.cfg.Priority // a change (a port going down) wants attention like an outage
 	case notify.KindRecovery:
 		tags = append(tags, "white_check_mark")
 	}

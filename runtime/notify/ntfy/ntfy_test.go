@@ -106,3 +106,40 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestSendChange publishes a change a module reported: the generic text
+// and subject, at the outage priority, with only the configured tags.
+func TestSendChange(t *testing.T) {
+	recv := hooktest.NewReceiver(t, http.StatusOK, `{"id":"sPs5WkWfBWGr","event":"message"}`)
+	e := hooktest.Events(t)[notify.KindChange]
+	tests := []struct {
+		cfg        Config
+		prio, tags string
+	}{
+		{Config{URL: recv.URL + "/homelab-alerts"}, "4", ""},
+		{Config{URL: recv.URL + "/homelab-alerts", Priority: 5, Tags: []string{"homelab"}}, "5", "homelab"},
+	}
+	for _, tt := range tests {
+		n, err := New("phone", tt.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Send(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+		r := recv.Only(t)
+		want := "PORT CHANGE: office-switch in HomeLab: GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up) at 2:22 PM EDT"
+		if r.Method != "POST" || r.URI != "/homelab-alerts" || r.Body != want {
+			t.Errorf("got %s %s %q, want POST /homelab-alerts %q", r.Method, r.URI, r.Body, want)
+		}
+		if got := r.Header.Get("Title"); got != "PORT CHANGE: office-switch in HomeLab" {
+			t.Errorf("Title = %q", got)
+		}
+		if got := r.Header.Get("Priority"); got != tt.prio {
+			t.Errorf("Priority = %q, want %q", got, tt.prio)
+		}
+		if got := r.Header.Get("Tags"); got != tt.tags {
+			t.Errorf("Tags = %q, want %q", got, tt.tags)
+		}
+	}
+}

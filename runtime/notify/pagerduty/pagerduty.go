@@ -1,6 +1,14 @@
 // Package pagerduty delivers events to PagerDuty through the Events API v2:
 // an outage triggers an incident, reminders update it, the recovery resolves
 // it.
+//
+// A change a check module reported (a switch port going down while the
+// switch stays up) is not an incident: it is sent as a PagerDuty change
+// event, which shows on the service's timeline without paging anyone. Change
+// events have their own endpoint, found from api_url by replacing the
+// trailing "/v2/enqueue" of its path with "/v2/change/enqueue"
+// (https://events.pagerduty.com/v2/change/enqueue by default), so api_url
+// must end in "/v2/enqueue".
 package pagerduty
 
 import (
@@ -8,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/zappy-mon/zappy/runtime/notify"
@@ -27,6 +37,13 @@ func init() {
 // DefaultAPIURL is the Events API v2 enqueue endpoint.
 const DefaultAPIURL = "https://events.pagerduty.com/v2/enqueue"
 
+// enqueuePath and changePath end the paths of the events and change-events
+// endpoints.
+const (
+	enqueuePath = "/v2/enqueue"
+	changePath  = "/v2/change/enqueue"
+)
+
 // DefaultSeverity is the severity of outage incidents unless configured.
 const DefaultSeverity = "critical"
 
@@ -37,10 +54,12 @@ const maxSummary = 1024
 type Config struct {
 	RoutingKey string `yaml:"routing_key" json:"routing_key"` // the integration key
 	Severity   string `yaml:"severity" json:"severity"`       // critical, error, warning or info; default critical
-	APIURL     string `yaml:"api_url" json:"api_url"`         // default DefaultAPIURL
+	APIURL     string `yaml:"api_url" json:"api_url"`         // default DefaultAPIURL; its path ends in /v2/enqueue
 }
 
-// Validate checks the routing key, the severity and the API URL.
+// Validate checks the routing key, the severity and the API URL, whose path
+// must end in /v2/enqueue so that the change-events endpoint can be found
+// beside it.
 func (c Config) Validate() error {
 	if c.RoutingKey == "" {
 		return errors.New("routing_key is required")
@@ -51,16 +70,36 @@ func (c Config) Validate() error {
 		return fmt.Errorf("severity must be critical, error, warning or info, not %q", c.Severity)
 	}
 	if c.APIURL != "" {
-		return hook.CheckURL("api_url", c.APIURL)
+		if err := hook.CheckURL("api_url", c.APIURL); err != nil {
+			return err
+		}
+		if _, err := changeURL(c.APIURL); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
+// changeURL is the change-events endpoint beside the events endpoint api.
+func changeURL(api string) (string, error) {
+	u, err := url.Parse(api)
+	if err != nil {
+		return "", fmt.Errorf("api_url: %w", err)
+	}
+	if !strings.HasSuffix(u.Path, enqueuePath) {
+		return "", fmt.Errorf("api_url: path must end in %s (change events go to %s beside it), not %q", enqueuePath, changePath, u.Path)
+	}
+	u.Path = strings.TrimSuffix(u.Path, enqueuePath) + changePath
+	u.RawPath = ""
+	return u.String(), nil
+}
+
 // Notifier sends events to one PagerDuty integration.
 type Notifier struct {
-	name   string
-	cfg    Config
-	client *http.Client
+	name      string
+	cfg       Config
+	changeURL string // the change-events endpoint
+	client    *http.Client
 }
 
 // New checks cfg and returns a PagerDuty notifier called name.
@@ -74,7 +113,11 @@ func New(name string, cfg Config) (*Notifier, error) {
 	if cfg.APIURL == "" {
 		cfg.APIURL = DefaultAPIURL
 	}
-	return &Notifier{name: name, cfg: cfg, client: hook.NewClient()}, nil
+	change, err := changeURL(cfg.APIURL)
+	if err != nil {
+		return nil, fmt.Errorf("pagerduty notifier %q: %w", name, err)
+	}
+	return &Notifier{name: name, cfg: cfg, changeURL: change, client: hook.NewClient()}, nil
 }
 
 // Name is the notifier's name.
@@ -97,6 +140,19 @@ type payload struct {
 	Group         string         `json:"group,omitempty"`
 	Class         string         `json:"class,omitempty"`
 	CustomDetails map[string]any `json:"custom_details,omitempty"`
+}
+
+// changeEvent is a change event (POST /v2/change/enqueue).
+type changeEvent struct {
+	RoutingKey string        `json:"routing_key"`
+	Payload    changePayload `json:"payload"`
+}
+
+type changePayload struct {
+	Summary       string            `json:"summary"`
+	Timestamp     string            `json:"timestamp"`
+	Source        string            `json:"source"`
+	CustomDetails map[string]string `json:"custom_details"`
 }
 
 type failing struct {
@@ -156,13 +212,37 @@ func (n *Notifier) request(e notify.Event) event {
 	return ev
 }
 
-// Send enqueues e (PagerDuty answers 202 Accepted).
+// changeRequest builds the change event of a change: the summary is
+// Text(e); the details say which monitor reported what.
+func (n *Notifier) changeRequest(e notify.Event) changeEvent {
+	source := e.Address
+	if source == "" {
+		source = e.Site
+	}
+	details := map[string]string{"site": e.Site, "monitor": e.Monitor, "title": e.Title, "message": e.Message}
+	for k, v := range map[string]string{"type": e.Type, "address": e.Address, "key": e.Key} {
+		if v != "" {
+			details[k] = v
+		}
+	}
+	return changeEvent{RoutingKey: n.cfg.RoutingKey, Payload: changePayload{
+		Summary: hook.Truncate(notify.Text(e), maxSummary), Timestamp: rfc3339(e.At), Source: source, CustomDetails: details,
+	}}
+}
+
+// Send enqueues e (PagerDuty answers 202 Accepted): a change as a change
+// event at the change-events endpoint, anything else as an event.
 func (n *Notifier) Send(ctx context.Context, e notify.Event) error {
-	body, err := hook.JSON(n.request(e))
+	var v any = n.request(e)
+	endpoint := n.cfg.APIURL
+	if e.Kind == notify.KindChange {
+		v, endpoint = n.changeRequest(e), n.changeURL
+	}
+	body, err := hook.JSON(v)
 	if err != nil {
 		return fmt.Errorf("pagerduty %q: %w", n.name, err)
 	}
-	r := hook.Request{Method: http.MethodPost, URL: n.cfg.APIURL, Body: body, ContentType: "application/json", IdempotencyKey: e.ID}
+	r := hook.Request{Method: http.MethodPost, URL: endpoint, Body: body, ContentType: "application/json", IdempotencyKey: e.ID}
 	if err := hook.Do(ctx, n.client, r); err != nil {
 		return fmt.Errorf("pagerduty %q: %w", n.name, err)
 	}

@@ -136,3 +136,57 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestSendChange sends a change a module reported as a PagerDuty change
+// event, to the change endpoint beside api_url.
+func TestSendChange(t *testing.T) {
+	recv := hooktest.NewReceiver(t, http.StatusAccepted, `{"message":"Change event processed","status":"success"}`)
+	n, err := New("oncall", Config{RoutingKey: "R0UT1NGKEY", APIURL: recv.URL + "/pd/v2/enqueue?region=eu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Send(context.Background(), hooktest.Events(t)[notify.KindChange]); err != nil {
+		t.Fatal(err)
+	}
+	r := recv.Only(t)
+	want := `{"routing_key":"R0UT1NGKEY","payload":{` +
+		`"summary":"PORT CHANGE: office-switch in HomeLab: GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up) at 2:22 PM EDT",` +
+		`"timestamp":"2026-07-14T18:22:00Z","source":"snmp://10.0.0.2","custom_details":{"address":"snmp://10.0.0.2","key":"if:2",` +
+		`"message":"GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up)","monitor":"office-switch","site":"HomeLab","title":"PORT CHANGE","type":"ports"}}}`
+	if r.Method != "POST" || r.URI != "/pd/v2/change/enqueue?region=eu" || r.Body != want ||
+		r.Header.Get("Content-Type") != "application/json" || r.Header.Get("Idempotency-Key") != "evt-6" {
+		t.Errorf("got %s %s (%s, key %q)\n%s\nwant POST /pd/v2/change/enqueue?region=eu\n%s",
+			r.Method, r.URI, r.Header.Get("Content-Type"), r.Header.Get("Idempotency-Key"), r.Body, want)
+	}
+	// Outages still go to api_url itself.
+	if err := n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage]); err != nil {
+		t.Fatal(err)
+	}
+	if r := recv.Only(t); r.URI != "/pd/v2/enqueue?region=eu" {
+		t.Errorf("outage sent to %s", r.URI)
+	}
+}
+
+func TestChangeURL(t *testing.T) {
+	tests := []struct{ api, want, err string }{
+		{DefaultAPIURL, "https://events.pagerduty.com/v2/change/enqueue", ""},
+		{"https://events.eu.pagerduty.com/v2/enqueue", "https://events.eu.pagerduty.com/v2/change/enqueue", ""},
+		{"http://127.0.0.1:8080/relay/v2/enqueue?x=1", "http://127.0.0.1:8080/relay/v2/change/enqueue?x=1", ""},
+		{"https://relay.example/pagerduty", "", `api_url: path must end in /v2/enqueue (change events go to /v2/change/enqueue beside it), not "/pagerduty"`},
+		{"https://events.pagerduty.com/v2/enqueue/", "", `api_url: path must end in /v2/enqueue (change events go to /v2/change/enqueue beside it), not "/v2/enqueue/"`},
+	}
+	for _, tt := range tests {
+		got, err := changeURL(tt.api)
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		if got != tt.want || msg != tt.err {
+			t.Errorf("changeURL(%q) = %q, %q; want %q, %q", tt.api, got, msg, tt.want, tt.err)
+		}
+		// Validate and New refuse what changeURL refuses.
+		if err := (Config{RoutingKey: "rk", APIURL: tt.api}).Validate(); (err == nil) != (tt.err == "") {
+			t.Errorf("Validate(%q) = %v", tt.api, err)
+		}
+	}
+}

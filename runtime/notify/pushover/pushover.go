@@ -43,7 +43,7 @@ const (
 type Config struct {
 	Token    string `yaml:"token" json:"token"`       // application API token
 	User     string `yaml:"user" json:"user"`         // user or group key
-	Priority int    `yaml:"priority" json:"priority"` // -2..2, default 0; recoveries are always sent at 0
+	Priority int    `yaml:"priority" json:"priority"` // -2..2, default 0, for outages, reminders and changes; recoveries are always sent at 0
 	Sound    string `yaml:"sound" json:"sound"`       // optional sound name
 	APIURL   string `yaml:"api_url" json:"api_url"`   // default DefaultAPIURL
 }
@@ -87,8 +87,10 @@ func New(name string, cfg Config) (*Notifier, error) {
 func (n *Notifier) Name() string { return n.name }
 
 // form is the request Send posts: token, user, title (Subject), message
-// (Text), priority, sound, timestamp (the event's time), and retry and
-// expire for emergency priority.
+// (Text), priority (the configured one; 0 for recoveries, since nothing is
+// wrong any more, while a change gets the outage priority), sound,
+// timestamp (the event's time), and retry and expire for emergency
+// priority.
 func (n *Notifier) form(e notify.Event) url.Values {
 	prio := n.cfg.Priority
 	if e.Kind == notify.KindRecovery {

@@ -113,3 +113,33 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestSendChange sends a change a module reported: the generic text and
+// subject at the configured (outage) priority, emergency included.
+func TestSendChange(t *testing.T) {
+	recv := hooktest.NewReceiver(t, http.StatusOK, `{"status":1,"request":"647d2300-702c-4b38-8b2f-d56326ae460b"}`)
+	e := hooktest.Events(t)[notify.KindChange]
+	const text = "PORT+CHANGE%3A+office-switch+in+HomeLab%3A+GigabitEthernet0%2F2+oper%3Ddown+admin%3Dup+%28was+oper%3Dup+admin%3Dup%29+at+2%3A22+PM+EDT"
+	tests := []struct {
+		cfg  Config
+		body string
+	}{
+		{Config{Token: "app-token", User: "user-key", Priority: 1, APIURL: recv.URL + "/1/messages.json"},
+			"message=" + text + "&priority=1&timestamp=1784053320&title=PORT+CHANGE%3A+office-switch+in+HomeLab&token=app-token&user=user-key"},
+		{Config{Token: "app-token", User: "group-key", Priority: 2, Sound: "siren", APIURL: recv.URL + "/1/messages.json"},
+			"expire=3600&message=" + text + "&priority=2&retry=60&sound=siren&timestamp=1784053320&title=PORT+CHANGE%3A+office-switch+in+HomeLab&token=app-token&user=group-key"},
+	}
+	for _, tt := range tests {
+		n, err := New("phone", tt.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Send(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+		r := recv.Only(t)
+		if r.Method != "POST" || r.URI != "/1/messages.json" || r.Body != tt.body || r.Header.Get("Idempotency-Key") != "evt-6" {
+			t.Errorf("got %s %s key %q\n%s\nwant POST /1/messages.json key evt-6\n%s", r.Method, r.URI, r.Header.Get("Idempotency-Key"), r.Body, tt.body)
+		}
+	}
+}

@@ -75,3 +75,20 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestSendChange posts a change a module reported: the generic text.
+func TestSendChange(t *testing.T) {
+	recv := hooktest.NewReceiver(t, http.StatusOK, "ok")
+	n, err := New("ops", Config{WebhookURL: recv.URL + "/services/T0/B1/secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Send(context.Background(), hooktest.Events(t)[notify.KindChange]); err != nil {
+		t.Fatal(err)
+	}
+	r := recv.Only(t)
+	want := `{"text":"PORT CHANGE: office-switch in HomeLab: GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up) at 2:22 PM EDT"}`
+	if r.Method != "POST" || r.URI != "/services/T0/B1/secret" || r.Body != want || r.Header.Get("Idempotency-Key") != "evt-6" {
+		t.Errorf("got %s %s key %q\n%s\nwant POST /services/T0/B1/secret key evt-6\n%s", r.Method, r.URI, r.Header.Get("Idempotency-Key"), r.Body, want)
+	}
+}

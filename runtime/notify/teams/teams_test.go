@@ -98,3 +98,24 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestSendChange posts a change a module reported: the subject in bold
+// and the text below it.
+func TestSendChange(t *testing.T) {
+	recv := hooktest.NewReceiver(t, http.StatusAccepted, "")
+	n, err := New("ops", Config{WebhookURL: recv.URL + "/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Send(context.Background(), hooktest.Events(t)[notify.KindChange]); err != nil {
+		t.Fatal(err)
+	}
+	r := recv.Only(t)
+	want := `{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","content":{` +
+		`"$schema":"http://adaptivecards.io/schemas/adaptive-card.json","type":"AdaptiveCard","version":"1.4","body":[` +
+		`{"type":"TextBlock","text":"PORT CHANGE: office-switch in HomeLab","weight":"Bolder","wrap":true},` +
+		`{"type":"TextBlock","text":"PORT CHANGE: office-switch in HomeLab: GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up) at 2:22 PM EDT","wrap":true}]}}]}`
+	if r.Method != "POST" || r.Body != want || r.Header.Get("Idempotency-Key") != "evt-6" {
+		t.Errorf("got %s key %q\n%s\nwant POST key evt-6\n%s", r.Method, r.Header.Get("Idempotency-Key"), r.Body, want)
+	}
+}

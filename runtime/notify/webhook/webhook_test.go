@@ -164,3 +164,33 @@ func TestValidate(t *testing.T) {
 		t.Errorf("New error = %v", err)
 	}
 }
+
+// TestSendChange sends a change a module reported through a JSON POST and
+// a URL-encoded GET: the generic text, encoded as configured.
+func TestSendChange(t *testing.T) {
+	recv := hooktest.NewReceiver(t, http.StatusOK, "ok")
+	e := hooktest.Events(t)[notify.KindChange]
+	tests := []struct {
+		cfg       Config
+		method    string
+		uri, body string
+	}{
+		{Config{EndpointURL: recv.URL + "/alerts", RequestMethod: "POST", RequestEncoding: "JSON"}, "POST", "/alerts",
+			`{"message":"PORT CHANGE: office-switch in HomeLab: GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up) at 2:22 PM EDT"}`},
+		{Config{EndpointURL: recv.URL + "/send?token=abc", RequestMethod: "GET", RequestEncoding: "URL", RequestPrefix: "msg="}, "GET",
+			"/send?token=abc&msg=PORT+CHANGE%3A+office-switch+in+HomeLab%3A+GigabitEthernet0%2F2+oper%3Ddown+admin%3Dup+%28was+oper%3Dup+admin%3Dup%29+at+2%3A22+PM+EDT", ""},
+	}
+	for _, tt := range tests {
+		n, err := New("hook", tt.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Send(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+		r := recv.Only(t)
+		if r.Method != tt.method || r.URI != tt.uri || r.Body != tt.body || r.Header.Get("Idempotency-Key") != "evt-6" {
+			t.Errorf("got %s %s key %q body %q\nwant %s %s key evt-6 body %q", r.Method, r.URI, r.Header.Get("Idempotency-Key"), r.Body, tt.method, tt.uri, tt.body)
+		}
+	}
+}

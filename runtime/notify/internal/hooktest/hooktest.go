@@ -36,7 +36,8 @@ func Zone(t testing.TB) *time.Location {
 var Since = time.Date(2026, 7, 14, 18, 15, 0, 0, time.UTC)
 
 // Events returns one sample event of each kind, all for the same outage of
-// monitor "web" in site "HomeLab".
+// monitor "web" in site "HomeLab", except the change: a port of monitor
+// "office-switch" going down.
 func Events(t testing.TB) map[notify.Kind]notify.Event {
 	loc := Zone(t)
 	base := notify.Event{
@@ -60,9 +61,14 @@ func Events(t testing.TB) map[notify.Kind]notify.Event {
 		},
 	}
 	test := notify.Event{ID: "evt-5", Kind: notify.KindTest, Site: "HomeLab", At: Since, Location: loc}
+	change := notify.Event{
+		ID: "evt-6", Kind: notify.KindChange, Site: "HomeLab", Monitor: "office-switch", Type: "ports", Address: "snmp://10.0.0.2",
+		Title: "PORT CHANGE", Message: "GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up)", Key: "if:2",
+		At: Since.Add(7 * time.Minute), Location: loc,
+	}
 	return map[notify.Kind]notify.Event{
 		notify.KindOutage: outage, notify.KindReminder: reminder, notify.KindRecovery: recovery,
-		notify.KindReport: report, notify.KindTest: test,
+		notify.KindReport: report, notify.KindTest: test, notify.KindChange: change,
 	}
 }
 

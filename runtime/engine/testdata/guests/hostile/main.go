@@ -7,6 +7,7 @@ package main
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"time"
 	"unsafe"
@@ -16,6 +17,9 @@ import (
 
 //go:wasmimport zappy op
 func rawOp(check int64, op int32, reqPtr unsafe.Pointer, reqLen int32, dataPtr unsafe.Pointer, dataLen int32) int64
+
+//go:wasmimport zappy done
+func rawDone(check int64, ptr unsafe.Pointer, n int32) int32
 
 var sink [][]byte
 
@@ -114,6 +118,33 @@ func init() {
 	reg("nocap", func(c *zappy.Check) zappy.Result {
 		_, err := c.UDP(c.Target, []byte("x"), zappy.UDPOptions{})
 		return zappy.Up("udp said: " + errString(err))
+	})
+	// events: reports config.events (a list of {title, message, key}) and
+	// then config.count generated ones ("E0", "E1", ...), with status
+	// config.status (default up) and the input's notify pacing as fields.
+	reg("events", func(c *zappy.Check) zappy.Result {
+		r := zappy.Up("events")
+		switch c.Config.Get("status").Str() {
+		case "error":
+			r = zappy.ErrorMsg("failed after the events")
+		case "down":
+			r = zappy.DownMsg("down with events")
+		}
+		for _, e := range c.Config.Get("events").Array() {
+			r = r.Event(e.Get("title").Str(), e.Get("message").Str(), e.Get("key").Str())
+		}
+		for i := int64(0); i < c.Config.Get("count").Int(); i++ {
+			n := strconv.FormatInt(i, 10)
+			r = r.Event("E"+n, "event "+n, "k"+n)
+		}
+		return r.Field("notify_every_ms", c.NotifyEvery.Milliseconds()).Field("after_every_n", c.AfterEveryN)
+	})
+	// raw: reports config.raw, a result JSON text, as is (the SDK's own
+	// report afterwards is refused by the host: the check is finished).
+	reg("raw", func(c *zappy.Check) zappy.Result {
+		b := []byte(c.Config.Get("raw").Str())
+		rawDone(c.ID, unsafe.Pointer(unsafe.SliceData(b)), int32(len(b)))
+		return zappy.Up("second report")
 	})
 	// ignore: parks forever on its own channel, ignoring the deadline.
 	reg("ignore", func(c *zappy.Check) zappy.Result {
