@@ -336,6 +336,7 @@ func TestManifest(t *testing.T) {
 	}
 	want := map[string][]string{
 		"ping": {"icmp"}, "tcp": {"tcp"}, "udp": {"udp"}, "http": {"http"}, "quic": {"http3"}, "cert": {"tls", "tcp"},
+		"ports": {"snmp"}, "port": {"snmp"}, "host": {"snmp"},
 	}
 	if got := man.TypeNames(); len(got) != len(want) {
 		t.Fatalf("types %v", got)

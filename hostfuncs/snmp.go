@@ -78,6 +78,11 @@ type SNMPRequest struct {
 	// MaxVarbinds caps the varbinds returned (walks stop with code limit
 	// when a subtree holds more); 0 means 10000.
 	MaxVarbinds int `json:"max_varbinds,omitempty"`
+	// Columns (walk and bulkwalk only) returns each root's subtree as a
+	// column (SNMPResponse.Columns) instead of varbinds: the root is not
+	// repeated in every OID, which makes walks of whole tables several
+	// times smaller to encode and to read.
+	Columns bool `json:"columns,omitempty"`
 }
 
 // SNMPVarbind is one returned variable binding.
@@ -98,10 +103,27 @@ type SNMPVarbind struct {
 	Hex   string `json:"hex,omitempty"`
 }
 
+// SNMPColumn is the subtree of one walked root, row by row: row i is the
+// object Root + "." + Index[i], of type Type (or Types[i] when the rows'
+// types differ), with value Values[i] and, for OctetString and Opaque
+// rows, raw bytes Hex[i] (as in SNMPVarbind).
+type SNMPColumn struct {
+	Root   string   `json:"root"`
+	Index  []string `json:"index"`
+	Type   string   `json:"type,omitempty"`
+	Types  []string `json:"types,omitempty"`
+	Values []any    `json:"values"`
+	Hex    []string `json:"hex,omitempty"`
+}
+
 // SNMPResponse is what the agent returned.
 type SNMPResponse struct {
-	Varbinds  []SNMPVarbind `json:"varbinds"`
-	ElapsedMS float64       `json:"elapsed_ms"`
+	// Varbinds are the answers, unless the request asked for Columns.
+	Varbinds []SNMPVarbind `json:"varbinds"`
+	// Columns are the walked subtrees when the request asked for them, in
+	// the order of the request's roots (empty subtrees included).
+	Columns   []SNMPColumn `json:"columns,omitempty"`
+	ElapsedMS float64      `json:"elapsed_ms"`
 	// Requests counts the request PDUs sent, including retries and SNMPv3
 	// engine discovery.
 	Requests int `json:"requests"`
@@ -132,6 +154,7 @@ type snmpParams struct {
 	retries     int
 	maxReps     uint32
 	maxVarbinds int
+	columns     bool
 }
 
 // SNMP performs one SNMP operation (get, getnext, walk or bulkwalk) against
@@ -188,9 +211,16 @@ func SNMP(ctx context.Context, req SNMPRequest) (resp SNMPResponse, err error) {
 	case SNMPOpWalk, SNMPOpBulkWalk:
 		resp.Bulk = p.op == SNMPOpBulkWalk && p.version != gosnmp.Version1
 		for _, root := range p.oids {
+			from := len(resp.Varbinds)
 			if err := s.walk(&resp, root, resp.Bulk); err != nil {
 				return resp, err
 			}
+			if p.columns {
+				resp.Columns = append(resp.Columns, toColumn(root, resp.Varbinds[from:]))
+			}
+		}
+		if p.columns {
+			resp.Varbinds = []SNMPVarbind{}
 		}
 	}
 	return resp, nil
@@ -540,6 +570,37 @@ func (s *snmpSession) fail(err error) error {
 	return &Error{Code: code, Message: fmt.Sprintf("snmp %s: %s", p.addr, msg), Err: err}
 }
 
+// toColumn turns the varbinds of root's subtree into a column.
+func toColumn(root string, vbs []SNMPVarbind) SNMPColumn {
+	c := SNMPColumn{Root: root, Index: make([]string, len(vbs)), Values: make([]any, len(vbs))}
+	uniform := true
+	for i, v := range vbs {
+		c.Index[i] = strings.TrimPrefix(v.OID, root+".")
+		if v.OID == root {
+			c.Index[i] = "" // a walk of a leaf instance returns the instance itself
+		}
+		c.Values[i] = v.Value
+		uniform = uniform && v.Type == vbs[0].Type
+		if v.Hex != "" && c.Hex == nil {
+			c.Hex = make([]string, len(vbs))
+		}
+		if c.Hex != nil {
+			c.Hex[i] = v.Hex
+		}
+	}
+	switch {
+	case len(vbs) == 0:
+	case uniform:
+		c.Type = vbs[0].Type
+	default:
+		c.Types = make([]string, len(vbs))
+		for i, v := range vbs {
+			c.Types[i] = v.Type
+		}
+	}
+	return c
+}
+
 // convertVarbind turns a gosnmp PDU into its wire form.
 func convertVarbind(pdu gosnmp.SnmpPDU) SNMPVarbind {
 	v := SNMPVarbind{OID: pdu.Name}
@@ -815,6 +876,10 @@ func parseSNMPRequest(req SNMPRequest) (snmpParams, error) {
 	if len(req.OIDs) == 0 {
 		return bad("no OIDs given")
 	}
+	if req.Columns && p.op != SNMPOpWalk && p.op != SNMPOpBulkWalk {
+		return bad("columns is for walk and bulkwalk, not %s", p.op)
+	}
+	p.columns = req.Columns
 	if (p.op == SNMPOpGet || p.op == SNMPOpGetNext) && len(req.OIDs) > snmpMaxOIDsPerPDU {
 		return bad("%d OIDs in one %s (at most %d)", len(req.OIDs), p.op, snmpMaxOIDsPerPDU)
 	}

@@ -865,3 +865,52 @@ func benchmarkIfTable(b *testing.B, op string) {
 
 func BenchmarkSNMPWalkIfTable(b *testing.B)     { benchmarkIfTable(b, SNMPOpWalk) }
 func BenchmarkSNMPBulkWalkIfTable(b *testing.B) { benchmarkIfTable(b, SNMPOpBulkWalk) }
+
+// TestSNMPColumns: a walk asked for columns returns exactly the varbinds of
+// the plain walk, grouped by root, with the root left out of every OID.
+func TestSNMPColumns(t *testing.T) {
+	d := startSNMPD(t)
+	roots := []string{oidIfDescr, oidTestTable, ".1.3.6.1.4.1.99999.404"} // uniform, mixed types, empty
+	plain := snmpDo(t, SNMPRequest{Address: d.Addr, Community: d.Community, Op: SNMPOpBulkWalk, OIDs: roots})
+	cols := snmpDo(t, SNMPRequest{Address: d.Addr, Community: d.Community, Op: SNMPOpBulkWalk, OIDs: roots, Columns: true})
+	if len(cols.Varbinds) != 0 || len(cols.Columns) != len(roots) {
+		t.Fatalf("columns response: %d varbinds, %d columns", len(cols.Varbinds), len(cols.Columns))
+	}
+	// Rebuild the varbinds from the columns.
+	var rebuilt []SNMPVarbind
+	for i, c := range cols.Columns {
+		if c.Root != roots[i] {
+			t.Errorf("column %d root %s, want %s", i, c.Root, roots[i])
+		}
+		for r, idx := range c.Index {
+			v := SNMPVarbind{OID: c.Root + "." + idx, Type: c.Type, Value: c.Values[r]}
+			if c.Types != nil {
+				v.Type = c.Types[r]
+			}
+			if c.Hex != nil {
+				v.Hex = c.Hex[r]
+			}
+			rebuilt = append(rebuilt, v)
+		}
+	}
+	if !reflect.DeepEqual(snmpMasked(rebuilt), snmpMasked(plain.Varbinds)) {
+		t.Errorf("columns differ from the walk:\ncolumns %+v\nwalk    %+v", rebuilt, plain.Varbinds)
+	}
+	if c := cols.Columns[0]; c.Type != "OctetString" || c.Types != nil || len(c.Index) == 0 || c.Index[0] != "1" {
+		t.Errorf("ifDescr column: %+v", c)
+	}
+	if c := cols.Columns[1]; c.Type != "" || len(c.Types) != len(c.Index) || c.Hex == nil {
+		t.Errorf("mixed column: %+v", c)
+	}
+	if c := cols.Columns[2]; len(c.Index) != 0 || c.Type != "" {
+		t.Errorf("empty column: %+v", c)
+	}
+	// The JSON carries no OID prefixes: it is much smaller.
+	pj, _ := json.Marshal(plain)
+	cj, _ := json.Marshal(cols)
+	if len(cj) >= len(pj)*3/4 {
+		t.Errorf("columns JSON %d bytes vs %d for varbinds", len(cj), len(pj))
+	}
+	_, err := SNMP(context.Background(), SNMPRequest{Address: d.Addr, Community: d.Community, OIDs: []string{oidIfDescr + ".1"}, Columns: true})
+	snmpWantErr(t, err, CodeInvalid, "snmp "+d.Addr+": columns is for walk and bulkwalk, not get")
+}

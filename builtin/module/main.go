@@ -1,5 +1,6 @@
 // Command module is zappy's built-in check module: ping, tcp, udp, http,
-// quic and cert, written with the guest SDK (sdk/go) exactly as a user's
+// quic, cert and the SNMP device monitors ports, port and host, written
+// with the guest SDK (sdk/go) exactly as a user's
 // custom check would be. Build it with `make builtins`.
 package main
 
@@ -22,6 +23,9 @@ func init() {
 	zappy.Register(zappy.Type{Name: "http", Description: "HTTP(S) request", Schema: httpSchema, Capabilities: []string{"http"}}, checkHTTP)
 	zappy.Register(zappy.Type{Name: "quic", Description: "HTTP/3 request over QUIC", Schema: httpSchema, Capabilities: []string{"http3"}}, checkQUIC)
 	zappy.Register(zappy.Type{Name: "cert", Description: "TLS certificate validity, expiry and pinning", Schema: certSchema, Capabilities: []string{"tls", "tcp"}}, checkCert)
+	zappy.Register(zappy.Type{Name: "ports", Description: "SNMP switch/router: interface states, MAC changes, traffic, CPU and memory", Schema: portsSchema, Capabilities: []string{"snmp"}}, checkPorts)
+	zappy.Register(zappy.Type{Name: "port", Description: "SNMP switch port pinned to one MAC address", Schema: portSchema, Capabilities: []string{"snmp"}}, checkPort)
+	zappy.Register(zappy.Type{Name: "host", Description: "SNMP host performance: CPU, memory, swap, disk", Schema: hostSchema, Capabilities: []string{"snmp"}}, checkHost)
 }
 
 func main() {}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosnmp/gosnmp"
 	_ "modernc.org/sqlite"
 
 	"github.com/zappy-mon/zappy/internal/testutil"
@@ -477,4 +479,118 @@ func childRSSKB(t testing.TB, pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// TestOncePortsChangeNotice: a ports monitor under `zappy once` (cron mode)
+// keeps its baseline in the state between runs, and a switch port going
+// down reaches the webhook as APMonitor's PORT CHANGE line.
+func TestOncePortsChangeNotice(t *testing.T) {
+	rcv := newReceiver(t)
+	a := testutil.StartSNMPAgent(t, "lab")
+	a.Set(".1.3.6.1.2.1.1.3.0", gosnmp.TimeTicks, uint32(1000))
+	for i, name := range []string{"GigabitEthernet0/1", "GigabitEthernet0/2"} {
+		a.Set(fmt.Sprintf(".1.3.6.1.2.1.2.2.1.2.%d", i+1), gosnmp.OctetString, name)
+		a.Set(fmt.Sprintf(".1.3.6.1.2.1.2.2.1.7.%d", i+1), gosnmp.Integer, 1)
+		a.Set(fmt.Sprintf(".1.3.6.1.2.1.2.2.1.8.%d", i+1), gosnmp.Integer, 1)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "site.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`
+site:
+  name: Lab
+  timezone: UTC
+  outage_webhooks:
+    - endpoint_url: %s/hook
+      request_method: POST
+      request_encoding: JSON
+monitors:
+  - type: ports
+    name: sw
+    address: snmp://%s
+    community: lab
+    every: 1s
+`, rcv.URL, a.Addr)), 0o644)
+	statePath := filepath.Join(dir, "state.db")
+	if _, errOut, code := zappy(t, "once", cfg, "--state", statePath); code != 0 {
+		t.Fatalf("first once: %d %s", code, errOut)
+	}
+	a.Set(".1.3.6.1.2.1.2.2.1.8.2", gosnmp.Integer, 2)
+	time.Sleep(1100 * time.Millisecond)
+	if _, errOut, code := zappy(t, "once", cfg, "--state", statePath); code != 0 {
+		t.Fatalf("second once: %d %s", code, errOut)
+	}
+	_, msgs := rcv.count()
+	want := regexp.MustCompile(`^\{"message":"PORT CHANGE: sw in Lab: GigabitEthernet0/2 oper=down admin=up \(was oper=up admin=up\) at \d{1,2}:\d\d [AP]M UTC"\}$`)
+	if len(msgs) != 1 || !want.MatchString(msgs[0]) {
+		t.Fatalf("webhook got %q", msgs)
+	}
+}
+
+// procCPU is the CPU time (user + system) process pid has used.
+func procCPU(t testing.TB, pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name (which may hold spaces): state is
+	// field 3, utime 14, stime 15, in clock ticks (100 Hz on Linux).
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// BenchmarkPortsDaemon500 runs `zappy run` with 500 ports monitors, each
+// polling a 48-port switch (a Go SNMP agent in the benchmark's process,
+// whose CPU is not counted) every 10 s, and reports the daemon's CPU use
+// (in % of one core) and resident memory over 30 s of steady state.
+func BenchmarkPortsDaemon500(b *testing.B) {
+	a := testutil.StartSNMPAgent(b, "")
+	testutil.SNMPSwitch(a, 48, 4)
+	dir := b.TempDir()
+	var cfg strings.Builder
+	cfg.WriteString("site:\n  name: Bench\nmonitors:\n")
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(&cfg, "  - type: ports\n    name: sw-%d\n    address: snmp://%s\n    every: 10s\n", i, a.Addr)
+	}
+	path := filepath.Join(dir, "site.yaml")
+	os.WriteFile(path, []byte(cfg.String()), 0o644)
+	exec.Command(zappyBin(b), "--cache-dir", cacheDir, "check", "--type", "tcp", "--address", "tcp://"+testutil.AcceptAndClose(b)).Run() // warm the cache
+	for i := 0; i < b.N; i++ {
+		statePath := filepath.Join(b.TempDir(), "state.db")
+		d := &daemon{log: &lockedBuffer{}}
+		d.cmd = exec.Command(zappyBin(b), "--cache-dir", cacheDir, "-v", "run", "--state", statePath, path)
+		d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+		if err := d.cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		d.waitLog(b, "site started", time.Minute)
+		time.Sleep(12 * time.Second) // every monitor has polled once: baselines set
+		cpu0, t0 := procCPU(b, d.cmd.Process.Pid), time.Now()
+		time.Sleep(30 * time.Second)
+		cpu1, t1 := procCPU(b, d.cmd.Process.Pid), time.Now()
+		rss := float64(childRSSKB(b, d.cmd.Process.Pid)) / 1024
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		d.cmd.Wait()
+		if strings.Contains(d.log.String(), "level=ERROR") {
+			b.Fatalf("daemon log:\n%s", d.log.String())
+		}
+		// Polls in the window, and that they were all good, from history.
+		db, err := sql.Open("sqlite", statePath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var polls, bad int
+		err = db.QueryRow(`SELECT COUNT(*), COALESCE(SUM(status != 'up'), 0) FROM history WHERE at >= ? AND at < ?`, t0.UnixNano(), t1.UnixNano()).Scan(&polls, &bad)
+		db.Close()
+		if err != nil || bad > 0 || polls == 0 {
+			b.Fatalf("history: %d polls, %d not up, %v", polls, bad, err)
+		}
+		wall := t1.Sub(t0).Seconds()
+		cpu := (cpu1 - cpu0).Seconds()
+		b.ReportMetric(100*cpu/wall, "cpu-%")
+		b.ReportMetric(rss, "rss-MB")
+		b.ReportMetric(float64(polls)/wall, "polls/s")
+		b.ReportMetric(1000*cpu/float64(polls), "cpu-ms/poll")
+	}
 }
