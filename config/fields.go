@@ -150,7 +150,7 @@ var emailServerFields = table{
 	f("use_tls", kBool, "APMonitor's switch for encryption: true means STARTTLS (implicit TLS on port 465), false none.", def(true)),
 	f("tls", kEnum, "Encryption, overriding use_tls: starttls, implicit (TLS from the first byte) or none.", oneOf("starttls", "implicit", "none")),
 	f("verify_tls", kBool, "Verify the server's certificate chain and host name.", def(true)),
-	f("ca_file", kPath, "PEM file of CA certificates to verify the server with, instead of the system's (relative to the configuration file)."),
+	f("ca_file", kPath, "PEM file of CA certificates trusted to verify the server, besides the system's (relative to the configuration file): for a private CA."),
 }
 
 var recipientFields = table{

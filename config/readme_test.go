@@ -28,9 +28,6 @@ func TestREADMEDocumentsFields(t *testing.T) {
 		tables["notifiers type "+typ] = tb
 	}
 	for typ, tb := range typeFields {
-		if snmpType(typ) {
-			continue // the SNMP monitor types are documented with their modules (issue 4)
-		}
 		tables["monitor type "+typ] = tb
 	}
 	for where, tb := range tables {
@@ -46,5 +43,3 @@ func TestREADMEDocumentsFields(t *testing.T) {
 		}
 	}
 }
-
-func snmpType(typ string) bool { return typ == "ports" || typ == "port" || typ == "host" }

@@ -136,13 +136,13 @@ are due, deliver queued notifications once, save the state and exit. Run it
 from cron or a loop.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.state != "" && len(args) > 1 {
-				return errors.New("--state is only valid with a single config file")
-			}
 			pr := startRunner(cmd, g)
 			defer pr.close()
 			cfgs, err := config.LoadAll(args)
 			if err != nil {
+				return err
+			}
+			if err := site.CheckStatePaths(cfgs, f.state); err != nil {
 				return err
 			}
 			r, err := pr.wait()
@@ -306,11 +306,7 @@ func notifyCommand(g *globalFlags) *cobra.Command {
 // describe says where a channel delivers, without secrets.
 func describe(cfg *config.Config, c site.Channel) string {
 	if c.Email {
-		var to []string
-		for _, r := range cfg.Site.OutageEmails {
-			to = append(to, r.Email)
-		}
-		return fmt.Sprintf("email via %s:%d to %s", cfg.Site.Email.Host, cfg.Site.Email.Port, strings.Join(to, ", "))
+		return fmt.Sprintf("email via %s:%d to %s", cfg.Site.Email.Host, cfg.Site.Email.Port, strings.TrimPrefix(c.Name, site.EmailChannelPrefix))
 	}
 	for _, n := range cfg.Site.Notifiers {
 		if n.Name == c.Name {

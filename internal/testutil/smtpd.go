@@ -24,6 +24,8 @@ type SMTPD struct {
 	// Down, while true, makes the server refuse every message with a
 	// temporary error (451), as a mail server that is down would.
 	down bool
+	// rejected recipients are refused with 550 (no such mailbox).
+	rejected map[string]bool
 }
 
 // Mail is one accepted message.
@@ -64,6 +66,16 @@ func (d *SMTPD) SetDown(down bool) {
 	d.mu.Unlock()
 }
 
+// Reject makes the server refuse mail to addr (550, no such mailbox).
+func (d *SMTPD) Reject(addr string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.rejected == nil {
+		d.rejected = map[string]bool{}
+	}
+	d.rejected[addr] = true
+}
+
 // Messages returns the messages accepted so far.
 func (d *SMTPD) Messages() []Mail {
 	d.mu.Lock()
@@ -90,6 +102,12 @@ func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.d.mu.Lock()
+	rejected := s.d.rejected[to]
+	s.d.mu.Unlock()
+	if rejected {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	}
 	s.to = append(s.to, to)
 	return nil
 }

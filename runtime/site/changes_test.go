@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zappy-mon/zappy/config"
 	"github.com/zappy-mon/zappy/internal/testutil"
 	"github.com/zappy-mon/zappy/runtime/pacing"
 	"github.com/zappy-mon/zappy/runtime/scheduler"
@@ -132,15 +131,7 @@ monitors:
   - {type: portsim, name: router, module: %q, address: "%s/router"}
   - {type: portsim, name: sw-behind, module: %q, address: "%s/behind", depends: [router]}
 `, smtpd.Port, hook.URL, mute.URL, module, sw.URL, module, sw.URL, module, sw.URL, module, sw.URL, module, sw.URL))
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(context.Background(), cfg, Options{Runner: testRunner(t), StatePath: filepath.Join(t.TempDir(), "state.db"), Clock: clock, Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := openSite(t, path, clock)
 	ctx := context.Background()
 
 	// First run: the module learns the ports; the router (503) goes down.
@@ -250,15 +241,7 @@ site:
 monitors:
   - {type: portsim, name: sw, module: %q, address: "%s/sw"}
 `, hook.URL, module, sw.URL))
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(context.Background(), cfg, Options{Runner: testRunner(t), StatePath: filepath.Join(t.TempDir(), "state.db"), Clock: clock, Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := openSite(t, path, clock)
 	clock.Settle = s.settle
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -18,9 +18,11 @@ import (
 	_ "github.com/zappy-mon/zappy/runtime/notify/webhook"
 )
 
-// EmailChannel is the name of the channel built from email_server and
-// outage_emails.
-const EmailChannel = "email"
+// EmailChannelPrefix begins the names of the email channels: one per
+// outage_emails recipient ("email:oncall@example.com"), so that each
+// address gets its own mail (nobody sees the others' addresses) and its
+// own delivery queue (one rejected address holds up nobody else).
+const EmailChannelPrefix = "email:"
 
 // Channels builds the notification channels of a configuration: the email
 // channel (email_server + outage_emails), then outage_webhooks and
@@ -30,19 +32,21 @@ func Channels(cfg *config.Config) ([]Channel, error) { return buildChannels(cfg)
 func buildChannels(cfg *config.Config) ([]Channel, error) {
 	var out []Channel
 	var problems config.Errors
-	if srv := cfg.Site.Email; srv != nil && len(cfg.Site.OutageEmails) > 0 {
-		rcpts := make([]email.Recipient, len(cfg.Site.OutageEmails))
-		for i, r := range cfg.Site.OutageEmails {
-			rcpts[i] = email.Recipient{Email: r.Email, Outages: r.Outages, Recoveries: r.Recoveries, Reminders: r.Reminders}
-		}
-		p, err := email.New(email.Server{
+	if srv := cfg.Site.Email; srv != nil {
+		server := email.Server{
 			Host: srv.Host, Port: srv.Port, Username: srv.Username, Password: srv.Password, From: srv.From,
 			TLS: srv.TLS, VerifyTLS: srv.VerifyTLS, CAFile: srv.CAFile,
-		}, rcpts)
-		if err != nil {
-			problems = append(problems, &config.Error{File: cfg.File, Line: srv.Line, Field: "site.email_server", Msg: err.Error()})
-		} else {
-			out = append(out, Channel{Name: EmailChannel, Provider: p, Email: true})
+		}
+		for _, r := range cfg.Site.OutageEmails {
+			p, err := email.New(server, []email.Recipient{{Email: r.Email, Outages: r.Outages, Recoveries: r.Recoveries, Reminders: r.Reminders}})
+			if err != nil {
+				problems = append(problems, &config.Error{File: cfg.File, Line: srv.Line, Field: "site.email_server", Msg: err.Error()})
+				break // the server's problem, the same for every recipient
+			}
+			out = append(out, Channel{Name: EmailChannelPrefix + r.Email, Provider: p, Email: true, Kinds: map[notify.Kind]bool{
+				notify.KindOutage: r.Outages, notify.KindReminder: r.Reminders, notify.KindRecovery: r.Recoveries,
+				notify.KindChange: r.Outages,
+			}})
 		}
 	}
 	for _, n := range cfg.Site.Notifiers {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/zappy-mon/zappy/config"
 	"github.com/zappy-mon/zappy/runtime/runner"
 	"github.com/zappy-mon/zappy/runtime/scheduler"
+	"github.com/zappy-mon/zappy/runtime/state"
 )
 
 // DaemonOptions configure a Daemon.
@@ -57,6 +59,9 @@ func NewDaemon(ctx context.Context, paths []string, opts DaemonOptions) (*Daemon
 	}
 	cfgs, err := config.LoadAll(paths)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckStatePaths(cfgs, opts.StatePath); err != nil {
 		return nil, err
 	}
 	d := &Daemon{paths: paths, opts: opts, log: opts.Log, mtimes: map[string]time.Time{}, reload: make(chan struct{}, 1)}
@@ -123,42 +128,72 @@ func (d *Daemon) Reload() {
 	}
 }
 
-// doReload re-reads every file; a file with errors keeps its site running on
-// the old configuration, and the errors are logged.
+// doReload re-reads every file, each on its own: a file with errors keeps
+// its site running on its previous configuration (the errors are logged),
+// and the other sites take their new one.
 func (d *Daemon) doReload(ctx context.Context) {
 	d.snapshotMtimes()
-	cfgs, err := config.LoadAll(d.paths)
-	if err != nil {
-		d.log.Error("reload refused: the configuration has errors; still running the previous one", "errors", err.Error())
-		return
+	sites := d.Sites()
+	names := map[string]string{} // site name → file, to keep them unique
+	for i, s := range sites {
+		names[s.Name()] = d.paths[i]
 	}
-	for i, s := range d.Sites() {
-		if err := s.Reload(ctx, cfgs[i]); err != nil {
-			d.log.Error("reload failed; still running the previous configuration", "site", s.Name(), "err", err)
+	for i, s := range sites {
+		cfg, err := config.Load(d.paths[i])
+		if err != nil {
+			d.log.Error("reload refused: the file has errors; its site keeps its previous configuration", "site", s.Name(), "file", d.paths[i], "errors", err.Error())
+			continue
 		}
+		if other, taken := names[cfg.Site.Name]; taken && other != d.paths[i] {
+			d.log.Error("reload refused: the site's new name is taken", "site", s.Name(), "file", d.paths[i], "name", cfg.Site.Name, "by", other)
+			continue
+		}
+		if err := s.Reload(ctx, cfg); err != nil {
+			d.log.Error("reload failed; still running the previous configuration", "site", s.Name(), "err", err)
+			continue
+		}
+		delete(names, s.Name())
+		names[cfg.Site.Name] = d.paths[i]
 	}
+}
+
+// watched are the files whose change triggers a reload: the config files
+// and the .env files beside them.
+func (d *Daemon) watched() []string {
+	out := append([]string(nil), d.paths...)
+	for _, p := range d.paths {
+		out = append(out, filepath.Join(filepath.Dir(p), ".env"))
+	}
+	return out
 }
 
 func (d *Daemon) snapshotMtimes() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, p := range d.paths {
-		if fi, err := os.Stat(p); err == nil {
-			d.mtimes[p] = fi.ModTime()
-		}
+	for _, p := range d.watched() {
+		d.mtimes[p] = mtime(p)
 	}
 }
 
 func (d *Daemon) changed() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, p := range d.paths {
-		fi, err := os.Stat(p)
-		if err == nil && !fi.ModTime().Equal(d.mtimes[p]) {
+	for _, p := range d.watched() {
+		if !mtime(p).Equal(d.mtimes[p]) {
 			return true
 		}
 	}
 	return false
+}
+
+// mtime is a file's modification time; zero when it does not exist (so
+// that creating or deleting a .env counts as a change).
+func mtime(path string) time.Time {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
 }
 
 // Status renders every site's state table.
@@ -182,4 +217,28 @@ func (d *Daemon) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// CheckStatePaths makes sure no two sites would share a state database:
+// the default path comes from the config file's name, so site.yaml files
+// in two directories would.
+func CheckStatePaths(cfgs []*config.Config, override string) error {
+	if override != "" && len(cfgs) > 1 {
+		return errors.New("--state is only valid with a single config file: each site keeps its own state")
+	}
+	seen := map[string]string{} // state path → config file
+	for _, cfg := range cfgs {
+		p := override
+		if p == "" {
+			p = state.DefaultPath(cfg.File)
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		if other, dup := seen[p]; dup {
+			return fmt.Errorf("%s and %s would share the state database %s (it is named after the config file): rename one of the files, or run them in separate zappy processes with --state", other, cfg.File, p)
+		}
+		seen[p] = cfg.File
+	}
+	return nil
 }

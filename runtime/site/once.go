@@ -66,6 +66,7 @@ func (s *Site) Once(ctx context.Context) (OnceResult, error) {
 		}
 	}
 	s.onceReport(ctx)
+	s.housekeeping() // cron mode has no hourly job: prune here
 	s.running.Wait() // state commits, heartbeats
 	pending, _ := s.store.PendingCount(ctx)
 	res.Delivered = pending
@@ -96,14 +97,10 @@ func (s *Site) onceReport(ctx context.Context) {
 	if r == nil {
 		return
 	}
-	now := s.now()
-	if last, ok, _ := s.store.Meta(ctx, "last_report"); ok {
-		if t, err := time.Parse(time.RFC3339Nano, last); err == nil && t.Add(r.Every).After(now) {
-			return
-		}
+	if last, ok := s.lastReport(); ok && last.Add(r.Every).After(s.now()) {
+		return
 	}
 	s.report()
-	s.store.SetMeta(ctx, "last_report", now.UTC().Format(time.RFC3339Nano))
 }
 
 // SendTest sends a test notification straight to every channel (not

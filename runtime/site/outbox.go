@@ -186,7 +186,7 @@ func (d *deliverer) drain(ctx context.Context, name string, q []state.OutboxItem
 			d.s.log.Info("notification sent", "channel", name, "kind", it.Kind, "monitor", it.Monitor, "id", it.ID)
 			continue
 		}
-		backoff := retryFirst << min(it.Attempts, 9)
+		backoff := retryFirst << min(it.Attempts, 30) // 2^30 s is far above any RetryMax
 		backoff = min(backoff, d.s.opts.RetryMax)
 		d.s.log.Warn("notification failed; will retry", "channel", name, "kind", it.Kind, "monitor", it.Monitor,
 			"id", it.ID, "attempt", it.Attempts+1, "retry_in", backoff, "err", err)

@@ -160,12 +160,37 @@ func (s *Site) scheduleSiteJobs() {
 	s.mu.Lock()
 	cfg := s.cfg
 	s.mu.Unlock()
-	if r := cfg.Site.Report; r != nil {
-		s.sched.Add("site/report", scheduler.Spec{Every: r.Every, First: s.now().Add(r.Every)}, func(time.Time) { s.report() })
-	} else {
+	switch r := cfg.Site.Report; {
+	case r == nil:
 		s.sched.Remove("site/report")
+		s.reportEvery = 0
+	case r.Every != s.reportEvery:
+		// Due one interval after the last report (kept in the state, so
+		// that restarts and reloads do not postpone it forever); soon
+		// when that has passed.
+		first := s.now().Add(r.Every)
+		if last, ok := s.lastReport(); ok {
+			first = last.Add(r.Every)
+			if soon := s.now().Add(time.Minute); first.Before(soon) {
+				first = soon
+			}
+		}
+		s.sched.Add("site/report", scheduler.Spec{Every: r.Every, First: first}, func(time.Time) { s.report() })
+		s.reportEvery = r.Every
 	}
-	s.sched.Add("site/housekeeping", scheduler.Spec{Every: time.Hour, First: s.now().Add(time.Minute)}, func(time.Time) { s.housekeeping() })
+	if _, ok := s.sched.Next("site/housekeeping"); !ok {
+		s.sched.Add("site/housekeeping", scheduler.Spec{Every: time.Hour, First: s.now().Add(time.Minute)}, func(time.Time) { s.housekeeping() })
+	}
+}
+
+// lastReport is when the last report was made.
+func (s *Site) lastReport() (time.Time, bool) {
+	v, ok, err := s.store.Meta(s.ctx, "last_report")
+	if err != nil || !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	return t, err == nil
 }
 
 // runCheck is one scheduled check of m.
@@ -380,9 +405,13 @@ func (s *Site) housekeeping() {
 	}
 }
 
-// report queues the periodic report of every monitor still failing.
+// report queues the periodic report of every monitor still failing (none
+// when nothing is) and records that the report was made.
 func (s *Site) report() {
 	now := s.now()
+	if err := s.store.SetMeta(s.ctx, "last_report", now.UTC().Format(time.RFC3339Nano)); err != nil {
+		s.log.Error("recording the report", "err", err)
+	}
 	var failing []notify.Failing
 	for _, m := range s.monitorList() {
 		m.mu.Lock()

@@ -55,6 +55,9 @@ type Options struct {
 	// RetryMax caps the backoff between delivery attempts of a
 	// notification (0: 5 minutes).
 	RetryMax time.Duration
+	// ShutdownGrace is how long Close lets checks and deliveries in
+	// progress finish before cancelling them (0: 10 s).
+	ShutdownGrace time.Duration
 }
 
 // Channel is a notification destination.
@@ -97,6 +100,9 @@ type Site struct {
 	running    sync.WaitGroup     // checks, commits, heartbeats in progress
 	background sync.WaitGroup     // channels' long-running parts
 	closed     atomic.Bool
+	// reportEvery is the interval the report job runs at (0: none), so that
+	// a reload with the same report keeps its schedule.
+	reportEvery time.Duration
 }
 
 // Open opens the site's state (taking its lock) and prepares its monitors
@@ -335,16 +341,16 @@ func (g *gate) Release() {
 	g.cond.Signal()
 }
 
-// Close stops everything and releases the state.
+// Close stops the site gracefully and releases the state: no check or
+// reminder starts any more; checks and deliveries in progress get
+// ShutdownGrace to finish (their results saved, their notifications
+// marked sent); what still runs then is cancelled, its result discarded,
+// and an interrupted delivery is sent again at the next start.
 func (s *Site) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
 	s.sched.Stop()
-	s.cancel()
-	s.running.Wait()
-	s.background.Wait()
-	s.deliverer.stop()
 	for _, m := range s.monitorList() {
 		m.mu.Lock()
 		if m.remind != nil {
@@ -352,6 +358,27 @@ func (s *Site) Close() error {
 		}
 		m.mu.Unlock()
 	}
+	grace := s.opts.ShutdownGrace
+	if grace <= 0 {
+		grace = 10 * time.Second
+	}
+	finished := make(chan struct{})
+	go func() {
+		s.running.Wait()
+		s.deliverer.flushOutbox(s.ctx) // what the last checks queued
+		s.deliverer.stop()
+		close(finished)
+	}()
+	timer := time.NewTimer(grace)
+	select {
+	case <-finished:
+		timer.Stop()
+	case <-timer.C:
+		s.log.Warn("stopping: cancelling what still runs after the grace period", "grace", grace)
+	}
+	s.cancel()
+	<-finished
+	s.background.Wait()
 	err := s.writer.Close()
 	s.unlock()
 	return errors.Join(err, s.store.Close())

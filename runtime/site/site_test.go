@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 	"github.com/zappy-mon/zappy/runtime/engine"
 	"github.com/zappy-mon/zappy/runtime/runner"
 	"github.com/zappy-mon/zappy/runtime/scheduler"
+	"github.com/zappy-mon/zappy/runtime/state"
 )
 
 var (
@@ -176,15 +178,7 @@ monitors:
     address: %s/b
     every: 30s
 `, smtpd.Port, hook.URL, web.URL, steady.URL, steady.URL))
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(context.Background(), cfg, Options{Runner: testRunner(t), StatePath: filepath.Join(t.TempDir(), "state.db"), Clock: clock, Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := openSite(t, path, clock)
 	clock.Settle = s.settle
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -314,15 +308,7 @@ monitors:
     name: web
     address: %s/
 `, hook.URL, web.URL))
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(context.Background(), cfg, Options{Runner: testRunner(t), StatePath: filepath.Join(t.TempDir(), "state.db"), Clock: clock, Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := openSite(t, path, clock)
 	clock.Settle = s.settle
 	s.Start(context.Background())
 	step := func(d time.Duration) { clock.Advance(d); s.settle() }
@@ -372,15 +358,7 @@ monitors:
     heartbeat_url: %s/beat
     heartbeat_every_n_secs: 300
 `, web.URL, hb.URL))
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(context.Background(), cfg, Options{Runner: testRunner(t), StatePath: filepath.Join(t.TempDir(), "state.db"), Clock: clock, Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := openSite(t, path, clock)
 	clock.Settle = s.settle
 	s.Start(context.Background())
 	step := func(d time.Duration) { clock.Advance(d); s.settle() }
@@ -420,15 +398,7 @@ monitors:
 `, web.URL, expect, web.URL, web.URL)
 	}
 	path := writeConfig(t, cfgText("all good"))
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(context.Background(), cfg, Options{Runner: testRunner(t), StatePath: filepath.Join(t.TempDir(), "state.db"), Clock: clock, Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := openSite(t, path, clock)
 	clock.Settle = s.settle
 	s.Start(context.Background())
 	clock.Advance(11 * time.Minute)
@@ -484,4 +454,211 @@ func TestHistoryFields(t *testing.T) {
 			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
 		}
 	}
+}
+
+// TestCloseIsGraceful: a check in flight when the site stops finishes, and
+// its result and the notification it causes are saved and delivered;
+// one that outlasts the grace period is cancelled.
+func TestCloseIsGraceful(t *testing.T) {
+	inFlight := make(chan struct{}, 4)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inFlight <- struct{}{}
+		time.Sleep(700 * time.Millisecond)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer slow.Close()
+	hook := newHookReceiver(t, scheduler.NewFakeClock(epoch))
+	path := writeConfig(t, fmt.Sprintf(`
+site:
+  name: Lab
+  max_retries: 1
+  outage_webhooks:
+    - endpoint_url: %s/hook
+      request_method: POST
+      request_encoding: JSON
+monitors:
+  - type: http
+    name: slow
+    address: %s/
+    every: 1h
+`, hook.URL, slow.URL))
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		grace time.Duration
+		saved bool
+	}{
+		{"finishes within the grace period", 5 * time.Second, true},
+		{"cancelled after it", 100 * time.Millisecond, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			statePath := filepath.Join(t.TempDir(), "state.db")
+			s, err := Open(context.Background(), cfg, Options{Runner: testRunner(t), StatePath: statePath, Log: quietLog(), ShutdownGrace: tt.grace})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := len(hook.deliveries())
+			s.Start(context.Background())
+			s.sched.RunNow("check/slow")
+			<-inFlight
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			st, err := state.Open(statePath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			ms, _, err := st.Monitor(context.Background(), "slow")
+			if err != nil {
+				t.Fatal(err)
+			}
+			delivered := len(hook.deliveries()) - before
+			if saved := !ms.LastChecked.IsZero(); saved != tt.saved || (delivered == 1) != tt.saved || tt.saved && ms.Status != "down" {
+				t.Errorf("saved %v (status %q), %d delivered; want saved %v", saved, ms.Status, delivered, tt.saved)
+			}
+		})
+	}
+}
+
+// TestReportSchedule: the report comes every `every` after the last one,
+// whatever reloads and restarts happen in between.
+func TestReportSchedule(t *testing.T) {
+	clock := scheduler.NewFakeClock(epoch)
+	web := newTarget(t)
+	web.healthy.Store(false)
+	hook := newHookReceiver(t, clock)
+	path := writeConfig(t, fmt.Sprintf(`
+site:
+  name: Lab
+  max_retries: 1
+  report: {every: 1h}
+  outage_webhooks:
+    - {endpoint_url: "%s/hook", request_method: POST, request_encoding: JSON}
+monitors:
+  - {type: http, name: web, address: "%s/", every: 10m, notify_every: 24h}
+`, hook.URL, web.URL))
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	statePath := filepath.Join(t.TempDir(), "state.db")
+	open := func() *Site {
+		s, err := Open(context.Background(), cfg, Options{Runner: testRunner(t), StatePath: statePath, Clock: clock, Log: quietLog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.Settle = s.settle
+		s.Start(context.Background())
+		return s
+	}
+	reports := func() []time.Duration {
+		var out []time.Duration
+		for _, d := range hook.deliveries() {
+			if strings.Contains(d.Message, "still failing") {
+				out = append(out, d.At.Sub(epoch).Round(time.Second)) // the scheduler may start jobs 2 ms early
+			}
+		}
+		return out
+	}
+	s := open()
+	clock.Advance(90 * time.Minute) // report at 1h
+	if err := s.Reload(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(40 * time.Minute) // report at 2h, not 2h30
+	s.Close()
+	s = open()                      // restarted at 2h10
+	clock.Advance(60 * time.Minute) // report at 3h, not 3h10
+	s.Close()
+	want := []time.Duration{time.Hour, 2 * time.Hour, 3 * time.Hour}
+	if got := reports(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("reports at %v, want %v", got, want)
+	}
+}
+
+// TestOncePrunes: cron mode prunes history past its retention itself.
+func TestOncePrunes(t *testing.T) {
+	clock := scheduler.NewFakeClock(epoch)
+	web := newTarget(t)
+	path := writeConfig(t, fmt.Sprintf("site: {name: Lab, history_retention: 1h}\nmonitors:\n  - {type: http, name: web, address: \"%s/\", every: 1m}\n", web.URL))
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	statePath := filepath.Join(t.TempDir(), "state.db")
+	for range 2 {
+		s, err := Open(context.Background(), cfg, Options{Runner: testRunner(t), StatePath: statePath, Clock: clock, Log: quietLog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Once(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		clock.Advance(2 * time.Hour)
+	}
+	st, err := state.Open(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rows, err := st.History(context.Background(), "web", time.Time{}, 10)
+	if err != nil || len(rows) != 1 || !rows[0].At.Equal(epoch.Add(2*time.Hour)) {
+		t.Fatalf("history after two runs 2 h apart with 1 h retention: %+v %v", rows, err)
+	}
+}
+
+// TestEmailPerRecipient: each recipient gets a mail of its own, and one
+// address the server rejects holds up nobody else.
+func TestEmailPerRecipient(t *testing.T) {
+	clock := scheduler.NewFakeClock(epoch)
+	web := newTarget(t)
+	web.healthy.Store(false)
+	smtpd := testutil.StartSMTPD(t, nil)
+	smtpd.Reject("gone@lab.test")
+	path := writeConfig(t, fmt.Sprintf(`
+site:
+  name: Lab
+  max_retries: 1
+  email_server: {smtp_host: 127.0.0.1, smtp_port: %d, from_address: zappy@lab.test, use_tls: false}
+  outage_emails:
+    - email: gone@lab.test
+    - email: ops@lab.test
+    - email: boss@lab.test
+      email_outages: false
+monitors:
+  - {type: http, name: web, address: "%s/", every: 1m}
+`, smtpd.Port, web.URL))
+	s, _ := openSite(t, path, clock)
+	if _, err := s.Once(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	msgs := smtpd.Messages()
+	if len(msgs) != 1 || !reflect.DeepEqual(msgs[0].To, []string{"ops@lab.test"}) || msgs[0].Header.Get("To") != "<ops@lab.test>" ||
+		!strings.HasPrefix(msgs[0].Header.Get("Subject"), "NEW OUTAGE: web in Lab") {
+		t.Fatalf("mails: %+v", msgs)
+	}
+	if n, _ := s.Store().PendingCount(context.Background()); n != 1 {
+		t.Fatalf("%d pending, want 1 (the rejected address, retried later)", n)
+	}
+}
+
+// openSite loads the configuration at path and opens its site on clock
+// with a fresh state database; the site is closed when the test ends.
+func openSite(t *testing.T, path string, clock scheduler.Clock) (*Site, *config.Config) {
+	t.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), cfg, Options{Runner: testRunner(t), StatePath: filepath.Join(t.TempDir(), "state.db"), Clock: clock, Log: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, cfg
 }

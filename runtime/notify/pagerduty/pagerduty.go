@@ -3,8 +3,10 @@
 // it.
 //
 // A change a check module reported (a switch port going down while the
-// switch stays up) is not an incident: it is sent as a PagerDuty change
-// event, which shows on the service's timeline without paging anyone. Change
+// switch stays up) is not an incident, nor is the periodic report of what
+// is still failing: both are sent as PagerDuty change events, which show on
+// the service's timeline without paging anyone. A test notification
+// triggers an incident and resolves it at once. Change
 // events have their own endpoint, found from api_url by replacing the
 // trailing "/v2/enqueue" of its path with "/v2/change/enqueue"
 // (https://events.pagerduty.com/v2/change/enqueue by default), so api_url
@@ -149,10 +151,10 @@ type changeEvent struct {
 }
 
 type changePayload struct {
-	Summary       string            `json:"summary"`
-	Timestamp     string            `json:"timestamp"`
-	Source        string            `json:"source"`
-	CustomDetails map[string]string `json:"custom_details"`
+	Summary       string         `json:"summary"`
+	Timestamp     string         `json:"timestamp"`
+	Source        string         `json:"source"`
+	CustomDetails map[string]any `json:"custom_details"`
 }
 
 type failing struct {
@@ -178,7 +180,8 @@ func dedupKey(e notify.Event) string {
 
 // request builds the API event for e: outage and reminder trigger (a
 // trigger with the same dedup key updates the open incident), recovery
-// resolves, report and test trigger an info incident of their own.
+// resolves, a test triggers an info incident of its own (Send resolves it
+// at once). Reports and changes are change events (changeRequest).
 func (n *Notifier) request(e notify.Event) event {
 	ev := event{RoutingKey: n.cfg.RoutingKey, Client: "zappy"}
 	source := e.Address
@@ -195,18 +198,11 @@ func (n *Notifier) request(e notify.Event) event {
 			Timestamp: rfc3339(e.At), Component: e.Monitor, Group: e.Site, Class: e.Type,
 			CustomDetails: map[string]any{"message": e.Message, "since": rfc3339(e.Since), "seq": e.Seq},
 		}
-	default: // report, test
+	default: // test
 		ev.EventAction, ev.DedupKey = "trigger", "zappy-test-"+e.ID
 		ev.Payload = &payload{
 			Summary: hook.Truncate(notify.Text(e), maxSummary), Source: source, Severity: "info",
 			Timestamp: rfc3339(e.At), Group: e.Site, Class: string(e.Kind),
-		}
-		if len(e.Failing) > 0 {
-			list := make([]failing, len(e.Failing))
-			for i, f := range e.Failing {
-				list[i] = failing{Monitor: f.Monitor, Type: f.Type, Address: f.Address, Message: f.Message, Since: rfc3339(f.Since)}
-			}
-			ev.Payload.CustomDetails = map[string]any{"failing": list}
 		}
 	}
 	return ev
@@ -219,10 +215,19 @@ func (n *Notifier) changeRequest(e notify.Event) changeEvent {
 	if source == "" {
 		source = e.Site
 	}
-	details := map[string]string{"site": e.Site, "monitor": e.Monitor, "title": e.Title, "message": e.Message}
-	for k, v := range map[string]string{"type": e.Type, "address": e.Address, "key": e.Key} {
-		if v != "" {
-			details[k] = v
+	details := map[string]any{"site": e.Site}
+	if e.Kind == notify.KindReport {
+		list := make([]failing, len(e.Failing))
+		for i, f := range e.Failing {
+			list[i] = failing{Monitor: f.Monitor, Type: f.Type, Address: f.Address, Message: f.Message, Since: rfc3339(f.Since)}
+		}
+		details["failing"] = list
+	} else {
+		details["monitor"], details["title"], details["message"] = e.Monitor, e.Title, e.Message
+		for k, v := range map[string]string{"type": e.Type, "address": e.Address, "key": e.Key} {
+			if v != "" {
+				details[k] = v
+			}
 		}
 	}
 	return changeEvent{RoutingKey: n.cfg.RoutingKey, Payload: changePayload{
@@ -233,16 +238,30 @@ func (n *Notifier) changeRequest(e notify.Event) changeEvent {
 // Send enqueues e (PagerDuty answers 202 Accepted): a change as a change
 // event at the change-events endpoint, anything else as an event.
 func (n *Notifier) Send(ctx context.Context, e notify.Event) error {
-	var v any = n.request(e)
-	endpoint := n.cfg.APIURL
-	if e.Kind == notify.KindChange {
-		v, endpoint = n.changeRequest(e), n.changeURL
+	switch e.Kind {
+	case notify.KindChange, notify.KindReport:
+		// Not incidents: a report lists outages PagerDuty already has
+		// open, and nobody could resolve an incident it opened.
+		return n.post(ctx, n.changeURL, n.changeRequest(e), e.ID)
+	case notify.KindTest:
+		// Page, then resolve at once: the test proves the route and
+		// leaves no incident open.
+		ev := n.request(e)
+		if err := n.post(ctx, n.cfg.APIURL, ev, e.ID); err != nil {
+			return err
+		}
+		return n.post(ctx, n.cfg.APIURL, event{RoutingKey: ev.RoutingKey, EventAction: "resolve", DedupKey: ev.DedupKey, Client: ev.Client}, e.ID+"-resolve")
 	}
+	return n.post(ctx, n.cfg.APIURL, n.request(e), e.ID)
+}
+
+// post sends one API request.
+func (n *Notifier) post(ctx context.Context, endpoint string, v any, key string) error {
 	body, err := hook.JSON(v)
 	if err != nil {
 		return fmt.Errorf("pagerduty %q: %w", n.name, err)
 	}
-	r := hook.Request{Method: http.MethodPost, URL: endpoint, Body: body, ContentType: "application/json", IdempotencyKey: e.ID}
+	r := hook.Request{Method: http.MethodPost, URL: endpoint, Body: body, ContentType: "application/json", IdempotencyKey: key}
 	if err := hook.Do(ctx, n.client, r); err != nil {
 		return fmt.Errorf("pagerduty %q: %w", n.name, err)
 	}
