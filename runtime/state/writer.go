@@ -106,7 +106,10 @@ func (w *Writer) loop() {
 		}
 		batch = append(batch[:0], first)
 		open := w.gather(&batch, &timer)
-		if err := w.flush(batch); err != nil && w.closing.Load() {
+		// Close reports the failures of what it had to flush: batches
+		// gathered once it was called (their submitters may be gone).
+		closing := w.closing.Load()
+		if err := w.flush(batch); err != nil && closing {
 			errs = append(errs, err)
 		}
 		clear(batch) // drop references to flushed updates
