@@ -234,10 +234,24 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, "monitor %q: ", e.Monitor)
 	}
 	if e.Field != "" {
-		b.WriteString(e.Field + ": ")
+		b.WriteString(oneLineField(e.Field) + ": ")
 	}
-	b.WriteString(e.Msg)
+	// One error, one line: a multi-line message (a YAML library's) is
+	// folded.
+	b.WriteString(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(e.Msg))
 	return b.String()
+}
+
+// oneLineField writes a field name as is when it is plain, quoted when it
+// holds anything that would garble the line (a YAML key may contain line
+// breaks or control characters).
+func oneLineField(f string) string {
+	for _, r := range f {
+		if r < 0x20 || r == 0x7f || r == '\u2028' || r == '\u2029' {
+			return strconv.Quote(f)
+		}
+	}
+	return f
 }
 
 // Errors is every problem found in a file, in line order.
