@@ -177,7 +177,7 @@ func setIf(a *testutil.SNMPAgent, i int, name string, oper int, octets uint64) {
 // TestPortsChangeNotices drives a switch through changes between polls.
 func TestPortsChangeNotices(t *testing.T) {
 	a := switchAgent(t)
-	p := &poller{m: newModule(t), typ: "ports", target: "snmp://" + a.Addr, config: map[string]any{"community": "lab"}}
+	p := &poller{m: newModule(t), typ: "ports", target: "snmp://" + a.Addr, config: map[string]any{"community": "lab"}, every: 2 * time.Second}
 	first := p.poll(t)
 	if first.Status != check.Up || first.Fields["vendor"] != "cisco" || metrics(first)["cpu_load"] != 23 || len(first.Events) != 0 {
 		t.Fatalf("first: %q %v %v", first.Message, first.Fields["vendor"], metrics(first))
@@ -194,10 +194,15 @@ func TestPortsChangeNotices(t *testing.T) {
 	if got := eventTexts(second); got != want || second.Status != check.Up {
 		t.Fatalf("second poll %s: events\n got %s\nwant %s", second.Status, got, want)
 	}
-	// Within the silence window port 2 comes back: held, not lost.
+	// Within the silence window (notify_every 2 s) port 2 comes back:
+	// held, not lost — it goes out once the window has passed.
 	a.Set(devmon.IfOperStatus+".2", gosnmp.Integer, 1)
 	if third := p.poll(t); len(third.Events) != 0 {
 		t.Fatalf("third poll (silence window): %s", eventTexts(third))
+	}
+	time.Sleep(2100 * time.Millisecond)
+	if got := eventTexts(p.poll(t)); got != "PORT CHANGE: GigabitEthernet0/2 oper=up admin=up (was oper=down admin=up)" {
+		t.Fatalf("after the window: %q", got)
 	}
 }
 

@@ -162,15 +162,44 @@ func checkPorts(c *zappy.Check) zappy.Result {
 		}
 	}
 	vendor := devmon.DetectVendor(scalars[devmon.SysObjectID].Str)
-	optRoots := append(append(append(append([]string{}, devmon.FDBColumns...), devmon.ARPColumns...), devmon.StorageColumns...), devmon.HrProcessorLoad)
-	optRoots = append(optRoots, devmon.VendorColumns(vendor)...)
-	optErr := snmpWalk(c, req, optRoots, table)
-	p := devmon.PollPorts(prev, devmon.PortsInput{NowMS: time.Now().UnixMilli(), Scalars: scalars, Table: table, Pacer: pacer(c)})
-	if optErr != nil {
-		p.Message += " (MAC, ARP, CPU and memory tables unavailable: " + optErr.Error() + ")"
-		p.Fields["tables_error"] = optErr.Error()
+	// The rest is optional: each table that cannot be read only leaves
+	// its figures out, and the others still count.
+	in := devmon.PortsInput{Scalars: scalars, Table: table, Pacer: pacer(c)}
+	var missing []string
+	fdbErr := walkFDB(c, req, table)
+	in.FDBOK = fdbErr == nil
+	if fdbErr != nil {
+		missing = append(missing, "MAC table: "+fdbErr.Error())
+	}
+	arpErr := snmpWalk(c, req, devmon.ARPColumns, table)
+	in.ARPOK = arpErr == nil
+	if arpErr != nil {
+		missing = append(missing, "ARP table: "+arpErr.Error())
+	}
+	sysRoots := append(append(append([]string{}, devmon.StorageColumns...), devmon.HrProcessorLoad), devmon.VendorColumns(vendor)...)
+	if err := snmpWalk(c, req, sysRoots, table); err != nil {
+		missing = append(missing, "CPU and memory tables: "+err.Error())
+	}
+	in.NowMS = time.Now().UnixMilli()
+	p := devmon.PollPorts(prev, in)
+	if len(missing) > 0 {
+		p.Message += " (unavailable: " + strings.Join(missing, "; ") + ")"
+		p.Fields["tables_error"] = strings.Join(missing, "; ")
 	}
 	return pollResult(p)
+}
+
+// walkFDB reads the learned MACs: Q-BRIDGE-MIB's table, or BRIDGE-MIB's
+// when a switch without VLANs has no Q-BRIDGE one, and the bridge port to
+// ifIndex map.
+func walkFDB(c *zappy.Check, req zappy.SNMPRequest, table devmon.Table) error {
+	if err := snmpWalk(c, req, []string{devmon.Dot1qTpFdbPort, devmon.Dot1qTpFdbStatus, devmon.Dot1dBasePortIfIndex}, table); err != nil {
+		return err
+	}
+	if len(table[devmon.Dot1qTpFdbPort]) > 0 {
+		return nil
+	}
+	return snmpWalk(c, req, []string{devmon.Dot1dTpFdbPort, devmon.Dot1dTpFdbStatus}, table)
 }
 
 // checkPort polls one switch port pinned to one MAC.
@@ -188,7 +217,7 @@ func checkPort(c *zappy.Check) zappy.Result {
 	}
 	in := devmon.PortInput{NowMS: time.Now().UnixMilli(), Port: port, MAC: mac, AlwaysUp: c.Config.Get("always_up").BoolOr(false), Scalars: scalars}
 	in.FDB = devmon.Table{}
-	if err := snmpWalk(c, req, devmon.FDBColumns, in.FDB); err != nil {
+	if err := walkFDB(c, req, in.FDB); err != nil {
 		in.FDBError = err.Error()
 	}
 	return pollResult(devmon.PollPort(prev, in))

@@ -14,6 +14,7 @@ type Notice struct {
 	K         int    // notices in the current burst
 	Held      int    // changes seen since the last notice
 	Seen      string // the state the last notice reported, or the first one seen
+	Label     string // what notices call the thing (kept: it may be gone by then)
 }
 
 // Pacer spaces the change notices of one thing as APMonitor paces outage
@@ -84,12 +85,14 @@ func IfStatus(oper, admin int) string {
 func PortChangeText(label, was, cur string, changes int) string {
 	var s string
 	switch {
+	case cur == was && cur == Absent:
+		return label + " absent again (came and went: " + strconv.Itoa(changes) + " changes since the last notice)"
+	case cur == was:
+		return label + " " + cur + " again (flapped: " + strconv.Itoa(changes) + " changes since the last notice)"
 	case was == Absent:
 		s = label + " appeared " + cur
 	case cur == Absent:
 		s = label + " disappeared (was " + was + ")"
-	case cur == was:
-		return label + " " + cur + " again (flapped: " + strconv.Itoa(changes) + " changes since the last notice)"
 	default:
 		s = label + " " + cur + " (was " + was + ")"
 	}

@@ -16,37 +16,39 @@ func (c Counter) OK() bool { return c.Bits != 0 }
 // (interfaces fast enough to do so are read through their 64-bit counters).
 // Any other decrease is a reset (an agent or interface restart), and so is a
 // change of width; both give ok false rather than an absurd advance.
-func Delta(prev, cur Counter) (uint64, bool) {
+// wrapped reports that the advance went through the wrap.
+func Delta(prev, cur Counter) (d uint64, wrapped, ok bool) {
 	if !prev.OK() || !cur.OK() || prev.Bits != cur.Bits {
-		return 0, false
+		return 0, false, false
 	}
 	if cur.V >= prev.V {
-		return cur.V - prev.V, true
+		return cur.V - prev.V, false, true
 	}
 	if cur.Bits == 32 && prev.V < 1<<32 && cur.V < 1<<32 {
-		wrapped := (1<<32 - prev.V) + cur.V
-		if wrapped < 1<<31 {
-			return wrapped, true
+		if w := (1<<32 - prev.V) + cur.V; w < 1<<31 {
+			return w, true, true
 		}
 	}
-	return 0, false
+	return 0, false, false
 }
 
 // Rate is the per-second advance of a counter over dt seconds. ok is false
 // when there is no rate to give: a counter missing from either poll, a
-// reset, dt ≤ 0, or a rate above max (when max > 0) — the physical bound
-// of the interface, so that a reset the agent did not signal never shows as
-// a burst of impossible traffic.
+// reset, or dt ≤ 0. A 32-bit decrease taken for a wrap is checked against
+// max (when max > 0), the physical bound of the interface: a counter that
+// was cleared without the agent saying so must not show as a burst of
+// impossible traffic. Plain increases are not bounded, since speed figures
+// are often nominal (a tunnel's "bandwidth") while its traffic is real.
 func Rate(prev, cur Counter, dt, max float64) (float64, bool) {
 	if dt <= 0 {
 		return 0, false
 	}
-	d, ok := Delta(prev, cur)
+	d, wrapped, ok := Delta(prev, cur)
 	if !ok {
 		return 0, false
 	}
 	r := float64(d) / dt
-	if max > 0 && r > max {
+	if wrapped && max > 0 && r > max {
 		return 0, false
 	}
 	return r, true

@@ -24,8 +24,8 @@ func TestDelta(t *testing.T) {
 		{"width changed (HC counters appeared)", c32(5), c64(9), 0, false},
 	}
 	for _, tt := range tests {
-		got, ok := Delta(tt.prev, tt.cur)
-		if got != tt.want || ok != tt.ok {
+		got, wrapped, ok := Delta(tt.prev, tt.cur)
+		if got != tt.want || ok != tt.ok || wrapped != (ok && tt.cur.V < tt.prev.V) {
 			t.Errorf("%s: Delta(%v, %v) = %d, %v; want %d, %v", tt.name, tt.prev, tt.cur, got, ok, tt.want, tt.ok)
 		}
 	}
@@ -42,8 +42,10 @@ func TestRate(t *testing.T) {
 	}{
 		{"bytes per second", c32(0), c32(10_000), 10, 0, 1000, true},
 		{"within the bound", c32(0), c32(10_000), 10, 1000, 1000, true},
-		{"above the physical bound", c32(0), c32(10_000), 10, 999, 0, false},
+		{"an increase above a nominal speed is kept", c32(0), c32(10_000), 10, 999, 1000, true},
 		{"wrap gives a sane rate", c32(1<<32 - 5000), c32(5000), 10, 0, 1000, true},
+		{"wrap within the bound", c32(1<<32 - 5000), c32(5000), 10, 1000, 1000, true},
+		{"a 'wrap' above the physical bound is a reset", c32(1<<32 - 5000), c32(5000), 10, 999, 0, false},
 		{"zero interval", c32(0), c32(1), 0, 0, 0, false},
 		{"negative interval (clock stepped back)", c32(0), c32(1), -3, 0, 0, false},
 		{"reset", c32(9_000_000), c32(3), 10, 0, 0, false},

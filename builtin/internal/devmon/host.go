@@ -25,16 +25,19 @@ type HostInput struct {
 // root filesystem's use), swap used and interrupts.
 func PollHost(prev *State, in HostInput) Poll {
 	p := Poll{Fields: map[string]any{}}
+	agentUptime := in.Scalars[SysUpTime].Num
 	uptime := in.Scalars[HrSystemUptime].Num // the host's, not the agent's
 	if uptime == 0 {
-		uptime = in.Scalars[SysUpTime].Num
+		uptime = agentUptime
 	}
 	storage := ParseStorage(in.Table)
-	st := &State{AtMS: in.NowMS, Uptime: uptime, Counters: map[string]Counter{}, DiskSpacePct: -1}
+	st := &State{AtMS: in.NowMS, Uptime: uptime, AgentUptime: agentUptime, Counters: map[string]Counter{}, DiskSpacePct: -1}
 	p.State = st
 	rb := newRateBase(prev, in.NowMS, uptime)
 	// rate keeps counter c under name and returns its rate; cached marks
-	// net-snmp's systemstats counters (ssRaw*).
+	// net-snmp's systemstats counters (ssRaw*), which read 0 until the
+	// agent's cache has loaded (the first requests after snmpd starts):
+	// kernel counters that do not reset without a reboot.
 	rate := func(name string, c Counter, cached bool) (float64, bool) {
 		if !c.OK() {
 			return 0, false
@@ -44,10 +47,16 @@ func PollHost(prev *State, in HostInput) Poll {
 			return 0, false
 		}
 		old := prev.Counters[name]
-		if cached && old.V == 0 && c.V != 0 {
-			// net-snmp answers 0 for its kernel counters until its cache
-			// has loaded (the first request after snmpd starts): a jump
-			// from 0 is not a rate.
+		if cached && c.V == 0 && old.V != 0 {
+			// The agent restarted and its cache is empty: unknown. No
+			// baseline either (the next value starts a new one: the
+			// last real one was taken at another time).
+			delete(st.Counters, name)
+			return 0, false
+		}
+		if cached && old.V == 0 && c.V != 0 && prev.AgentUptime < 6000 {
+			// The 0 was the empty cache of an agent that had just
+			// started, not a counter that began to move.
 			return 0, false
 		}
 		return Rate(old, c, rb.dt, 0)

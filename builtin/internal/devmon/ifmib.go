@@ -24,12 +24,14 @@ var (
 )
 
 // NeedsIf32 reports whether some interface of a walk of IfCoreColumns and
-// IfHCColumns lacks 64-bit octet counters, so that the 32-bit ones must be
-// walked too.
+// IfHCColumns lacks 64-bit octet or packet counters (some agents have the
+// former only), so that the 32-bit ones must be walked too.
 func NeedsIf32(t Table) bool {
 	for _, idx := range t.Rows(IfDescr) {
-		if _, ok := t.Get(IfHCInOctets, idx); !ok {
-			return true
+		for _, col := range []string{IfHCInOctets, IfHCOutOctets, IfHCInUcastPkts, IfHCOutUcastPkts} {
+			if _, ok := t.Get(col, idx); !ok {
+				return true
+			}
 		}
 	}
 	return false
@@ -171,11 +173,11 @@ type Rates struct {
 }
 
 // InterfaceRates computes the rates of one interface from its counters at
-// the previous and this poll, dt seconds apart. Rates above what the
-// interface's speed allows (when known) are dropped as counter resets: at
-// most speed/8 bytes per second, and speed/672 packets per second (a
-// minimum Ethernet frame with preamble and gap is 84 bytes on the wire);
-// a 10 % margin absorbs sampling jitter.
+// the previous and this poll, dt seconds apart. A 32-bit counter that went
+// down counts as wrapped only if the rate that gives fits the interface's
+// speed (when known; else it is a reset): at most speed/8 bytes per second,
+// and speed/672 packets per second (a minimum Ethernet frame with preamble
+// and gap is 84 bytes on the wire); a 10 % margin absorbs sampling jitter.
 func InterfaceRates(prev, cur IfCounters, dt, speedBPS float64) Rates {
 	r := Rates{Has: map[string]bool{}}
 	maxBytes, maxPkts := 0.0, 0.0

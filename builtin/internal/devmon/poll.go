@@ -49,18 +49,22 @@ func newRateBase(prev *State, nowMS int64, uptime uint64) rateBase {
 	return rateBase{dt: dt, ok: dt > 0}
 }
 
-// sums adds up interface rates for the aggregate data sources.
+// sums adds up interface rates for the aggregate data sources. A total is
+// given only when every interface seen at both polls has its rate: a sum
+// missing an interface (its counters were reset) would show a false dip.
 type sums struct {
 	inBytes, outBytes, inPkts, outPkts, ucast, bmcast, inErr, outErr float64
-	has                                                              map[string]bool
+	pairs                                                            int            // interfaces at both polls
+	has                                                              map[string]int // interfaces with each rate
 }
 
 func (s *sums) add(r Rates) {
 	if s.has == nil {
-		s.has = map[string]bool{}
+		s.has = map[string]int{}
 	}
+	s.pairs++
 	for k := range r.Has {
-		s.has[k] = true
+		s.has[k]++
 	}
 	s.inBytes += r.InBytes
 	s.outBytes += r.OutBytes
@@ -88,12 +92,15 @@ func (s *sums) record(p *Poll) {
 		{"ucast", "total_pkts_ucast", s.ucast, "/s"},
 		{"bmcast", "total_pkts_bmcast", s.bmcast, "/s"},
 	} {
-		if s.has[m.has] {
+		if s.complete(m.has) {
 			p.metric(m.name, m.v, m.unit)
 			p.Fields[m.name] = m.v
 		}
 	}
 }
+
+// complete reports whether every interface at both polls has rate k.
+func (s *sums) complete(k string) bool { return s.pairs > 0 && s.has[k] == s.pairs }
 
 // PortsInput is one poll of a ports monitor: the GET answers (sysUpTime,
 // sysObjectID, tcpRetransSegs and the vendor scalars) and the walked
@@ -103,6 +110,11 @@ type PortsInput struct {
 	Scalars map[string]Varbind
 	Table   Table
 	Pacer   Pacer
+	// FDBOK and ARPOK say the forwarding database and the ARP table were
+	// read. When not, the MACs are unknown rather than gone: the last
+	// known ones are kept, no MAC notice is sent and the counts are left
+	// out.
+	FDBOK, ARPOK bool
 }
 
 // PollPorts turns a ports poll into metrics, change notices and the next
@@ -126,7 +138,12 @@ func PollPorts(prev *State, in PortsInput) Poll {
 	for _, i := range ifaces {
 		macs := fdb.MACs[i.Index]
 		f := &IfState{Name: i.Label(), Oper: i.Oper, Admin: i.Admin, MACCount: len(macs), Counters: i.Counters}
-		if len(macs) <= MaxTrackedMACs {
+		switch old := prevIf(prev, i.Index); {
+		case !in.FDBOK && old != nil:
+			f.MACs, f.MACCount = old.MACs, old.MACCount
+		case !in.FDBOK:
+			f.MACCount = 0 // unknown; nil MACs: not tracked until known
+		case len(macs) <= MaxTrackedMACs:
 			f.MACs = append([]string{}, macs...)
 		}
 		st.Ifs[i.Index] = f
@@ -134,7 +151,10 @@ func PollPorts(prev *State, in PortsInput) Poll {
 			up++
 		}
 		// The row assertions see (the MACs themselves are in the state).
-		row := map[string]any{"index": i.Index, "name": i.Label(), "oper": OperName(i.Oper), "admin": AdminName(i.Admin), "mac_count": len(macs)}
+		row := map[string]any{"index": i.Index, "name": i.Label(), "oper": OperName(i.Oper), "admin": AdminName(i.Admin)}
+		if in.FDBOK {
+			row["mac_count"] = len(macs)
+		}
 		if old := prevIf(prev, i.Index); rb.ok && old != nil {
 			r := InterfaceRates(old.Counters, i.Counters, rb.dt, i.SpeedBPS)
 			total.add(r)
@@ -190,18 +210,24 @@ func PollPorts(prev *State, in PortsInput) Poll {
 	arp := ARPCount(in.Table)
 	flash := FlashBytes(storage)
 	p.metric("ports_up_count", float64(up), "")
-	p.metric("nvram_flash_bytes", flash, "B")
-	p.metric("mac_count", float64(fdb.Entries), "")
-	p.metric("arp_count", float64(arp), "")
 	p.Fields["ports_up_count"] = up
-	p.Fields["nvram_flash_bytes"] = flash
-	p.Fields["mac_count"] = fdb.Entries
-	p.Fields["arp_count"] = arp
+	if len(storage) > 0 {
+		p.metric("nvram_flash_bytes", flash, "B")
+		p.Fields["nvram_flash_bytes"] = flash
+	}
+	if in.FDBOK {
+		p.metric("mac_count", float64(fdb.Entries), "")
+		p.Fields["mac_count"] = fdb.Entries
+	}
+	if in.ARPOK {
+		p.metric("arp_count", float64(arp), "")
+		p.Fields["arp_count"] = arp
+	}
 	p.Fields["vendor"] = string(vendor)
 	p.Fields["uptime_s"] = float64(uptime) / 100
 
 	if prev != nil {
-		p.Events = portEvents(prev, st, in.Pacer, in.NowMS)
+		p.Events = portEvents(prev, st, in.Pacer, in.NowMS, in.FDBOK)
 	}
 	changes := make([]any, len(p.Events))
 	for i, e := range p.Events {
@@ -215,7 +241,7 @@ func PollPorts(prev *State, in PortsInput) Poll {
 		b.WriteString("baseline: ")
 	}
 	b.WriteString(strconv.Itoa(len(ifaces)) + " interfaces, " + strconv.Itoa(up) + " up")
-	if total.has["in_bytes"] && total.has["out_bytes"] {
+	if total.complete("in_bytes") && total.complete("out_bytes") {
 		b.WriteString("; in " + Bits(total.inBytes*8) + ", out " + Bits(total.outBytes*8))
 	}
 	if cpuOK {
@@ -224,7 +250,16 @@ func PollPorts(prev *State, in PortsInput) Poll {
 	if memOK {
 		b.WriteString(", mem " + pct(mem))
 	}
-	b.WriteString("; " + strconv.Itoa(fdb.Entries) + " MACs, " + strconv.Itoa(arp) + " ARP")
+	var tables []string
+	if in.FDBOK {
+		tables = append(tables, strconv.Itoa(fdb.Entries)+" MACs")
+	}
+	if in.ARPOK {
+		tables = append(tables, strconv.Itoa(arp)+" ARP")
+	}
+	if len(tables) > 0 {
+		b.WriteString("; " + strings.Join(tables, ", "))
+	}
 	switch {
 	case prev == nil:
 		b.WriteString("; rates from the next poll")
@@ -249,8 +284,9 @@ func prevIf(prev *State, idx int) *IfState {
 }
 
 // portEvents compares two baselines interface by interface and returns the
-// notices due, updating cur's notice pacing.
-func portEvents(prev, cur *State, pacer Pacer, nowMS int64) []Event {
+// notices due, updating cur's notice pacing. fdbOK false means the MACs of
+// this poll are unknown: MAC notices wait (their pacing is carried on).
+func portEvents(prev, cur *State, pacer Pacer, nowMS int64, fdbOK bool) []Event {
 	indexes := map[int]bool{}
 	for i := range prev.Ifs {
 		indexes[i] = true
@@ -280,27 +316,36 @@ func portEvents(prev, cur *State, pacer Pacer, nowMS int64) []Event {
 			nowStatus, label = IfStatus(now.Oper, now.Admin), now.Name
 		}
 		key := "if:" + strconv.Itoa(i)
-		if e, ok := step(prev, cur, key, oldStatus, nowStatus, pacer, nowMS); ok {
-			events = append(events, Event{Title: "PORT CHANGE", Message: PortChangeText(label, e.was, nowStatus, e.changes), Key: key})
+		if e, ok := step(prev, cur, key, label, oldStatus, nowStatus, pacer, nowMS); ok {
+			events = append(events, Event{Title: "PORT CHANGE", Message: PortChangeText(e.label, e.was, nowStatus, e.changes), Key: key})
 		}
-		if old != nil && now != nil && old.MACs != nil && now.MACs != nil {
-			mkey := "mac:" + strconv.Itoa(i)
-			if e, ok := step(prev, cur, mkey, MACSet(old.MACs), MACSet(now.MACs), pacer, nowMS); ok {
-				events = append(events, Event{Title: "PORT MAC CHANGE", Message: MACChangeText(label, e.was, MACSet(now.MACs), e.changes), Key: mkey})
+		mkey := "mac:" + strconv.Itoa(i)
+		switch {
+		case fdbOK && old != nil && now != nil && old.MACs != nil && now.MACs != nil:
+			if e, ok := step(prev, cur, mkey, label, MACSet(old.MACs), MACSet(now.MACs), pacer, nowMS); ok {
+				events = append(events, Event{Title: "PORT MAC CHANGE", Message: MACChangeText(e.label, e.was, MACSet(now.MACs), e.changes), Key: mkey})
 			}
+		case now != nil && prev.Notices[mkey] != nil:
+			// The MACs are unknown this poll, or the port is over the
+			// tracking limit: keep what is held for when they are known.
+			// (For an interface that is gone, its disappearance is the
+			// notice.)
+			n := *prev.Notices[mkey]
+			cur.Notices[mkey] = &n
 		}
 	}
 	return events
 }
 
 type stepResult struct {
-	was     string
-	changes int
+	was, label string
+	changes    int
 }
 
 // step runs key's pacer and keeps its notice in cur while it matters: a
-// change is held, or a burst may still be going on.
-func step(prev, cur *State, key, old, now string, pacer Pacer, nowMS int64) (stepResult, bool) {
+// change is held, or a burst may still be going on. label names the thing
+// ("" when it is gone: the notice remembers its name).
+func step(prev, cur *State, key, label, old, now string, pacer Pacer, nowMS int64) (stepResult, bool) {
 	n, had := prev.Notices[key]
 	if !had {
 		if old == now {
@@ -311,11 +356,14 @@ func step(prev, cur *State, key, old, now string, pacer Pacer, nowMS int64) (ste
 		copied := *n
 		n = &copied
 	}
+	if label != "" {
+		n.Label = label
+	}
 	due, was, changes := pacer.Step(n, old, now, nowMS)
 	if n.Held > 0 || nowMS-n.ChangedMS < pacer.every().Milliseconds() {
 		cur.Notices[key] = n
 	}
-	return stepResult{was, changes}, due
+	return stepResult{was: was, label: n.Label, changes: changes}, due
 }
 
 func noticeIndex(key string) (int, bool) {

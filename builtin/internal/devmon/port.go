@@ -57,7 +57,7 @@ func PollPort(prev *State, in PortInput) Poll {
 		p.Down = true
 		p.Message = name + " does not exist on the agent (no ifOperStatus." + strconv.Itoa(in.Port) + ")"
 		if prev != nil {
-			st.Port = prev.Port // keep the last known baseline
+			p.State = prev // the last sample stays the baseline, with its time
 		}
 		return p
 	}

@@ -26,10 +26,12 @@ type IfState struct {
 // State is a monitor's module state (kept by the host between polls): the
 // baseline the next poll compares with.
 type State struct {
-	AtMS     int64  // when the poll was answered, Unix ms
-	Uptime   uint64 // the agent's uptime then (TimeTicks)
-	Vendor   Vendor
-	Counters map[string]Counter // device-wide counters (tcp_retrans, context switches, disk bytes, ...)
+	AtMS   int64  // when the poll was answered, Unix ms
+	Uptime uint64 // the device's uptime then (TimeTicks): sysUpTime, or hrSystemUptime for host
+	// AgentUptime is the agent's sysUpTime, when Uptime is the host's.
+	AgentUptime uint64
+	Vendor      Vendor
+	Counters    map[string]Counter // device-wide counters (tcp_retrans, context switches, disk bytes, ...)
 	// Ifs is the ports monitor's baseline per ifIndex (APMonitor's
 	// ports_state); Port is the port monitor's one interface (port_state).
 	Ifs     map[int]*IfState
@@ -49,6 +51,10 @@ func (s *State) MarshalZJSON(w *zjson.Writer) {
 	w.Int(s.AtMS)
 	w.Key("uptime")
 	w.Uint(s.Uptime)
+	if s.AgentUptime > 0 {
+		w.Key("agent_uptime")
+		w.Uint(s.AgentUptime)
+	}
 	if s.Vendor != "" {
 		w.Key("vendor")
 		w.String(string(s.Vendor))
@@ -97,6 +103,8 @@ func (s *State) MarshalZJSON(w *zjson.Writer) {
 			w.Int(int64(n.Held))
 			w.Key("seen")
 			w.String(n.Seen)
+			w.Key("label")
+			w.String(n.Label)
 			w.ObjectEnd()
 		}
 		w.ObjectEnd()
@@ -158,7 +166,7 @@ func writeCounters(w *zjson.Writer, cs map[string]Counter) {
 }
 
 // stateVersion changes whenever the state's layout does.
-const stateVersion = 1
+const stateVersion = 2
 
 // ParseState reads a state written by MarshalZJSON; nil for anything else
 // (no state yet, or one from another version: the poll starts a new
@@ -170,6 +178,7 @@ func ParseState(v zjson.Value) *State {
 	s := &State{
 		AtMS:         v.Get("at_ms").Int(),
 		Uptime:       v.Get("uptime").Uint(),
+		AgentUptime:  v.Get("agent_uptime").Uint(),
 		Vendor:       Vendor(v.Get("vendor").Str()),
 		Counters:     readCounters(v.Get("counters")),
 		DiskSpacePct: -1,
@@ -193,7 +202,7 @@ func ParseState(v zjson.Value) *State {
 		s.Notices = map[string]*Notice{}
 		ns.Each(func(key string, val zjson.Value) bool {
 			s.Notices[key] = &Notice{AtMS: val.Get("at_ms").Int(), ChangedMS: val.Get("changed_ms").Int(),
-				K: int(val.Get("k").Int()), Held: int(val.Get("held").Int()), Seen: val.Get("seen").Str()}
+				K: int(val.Get("k").Int()), Held: int(val.Get("held").Int()), Seen: val.Get("seen").Str(), Label: val.Get("label").Str()}
 			return true
 		})
 	}
