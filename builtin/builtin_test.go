@@ -510,8 +510,16 @@ func TestTCP(t *testing.T) {
 			status: check.Down, class: check.ApplicationError, message: `expected "SSH-" but ` + hangup + ` closed the connection without sending anything`,
 		},
 		{
-			name: "bad hex", target: "tcp://" + open, config: map[string]any{"send": "zz", "content_type": "hex"},
-			status: check.Error, class: check.ExceptionError, message: "send is not valid hex: {*}",
+			name: "bad hex", target: "tcp://" + open, config: map[string]any{"send": "0a zz", "content_type": "hex"},
+			status: check.Error, class: check.ExceptionError, message: `send is not valid hex: invalid byte 'z'`,
+		},
+		{
+			name: "bad hex second digit", target: "tcp://" + open, config: map[string]any{"send": "0g", "content_type": "hex"},
+			status: check.Error, class: check.ExceptionError, message: `send is not valid hex: invalid byte 'g'`,
+		},
+		{
+			name: "odd hex", target: "tcp://" + open, config: map[string]any{"send": "0a:b", "content_type": "hex"},
+			status: check.Error, class: check.ExceptionError, message: "send is not valid hex: odd length hex string",
 		},
 		{
 			name: "unknown content_type", target: "tcp://" + open, config: map[string]any{"send": "x", "content_type": "rot13"},

@@ -27,8 +27,16 @@ func Build(out string) error {
 	if err != nil {
 		return err
 	}
+	// The committed module has no name section (-s): it would add 68 KB
+	// and ~10 ms to every start, which parses it. ZAPPY_BUILTIN_NAMES=1
+	// keeps it, for profiles and stack traces with function names during
+	// performance work (docs/PERFORMANCE.md, "Profiling guest code").
+	ldflags := "-ldflags=-s -w -buildid="
+	if os.Getenv("ZAPPY_BUILTIN_NAMES") == "1" {
+		ldflags = "-ldflags=-w -buildid="
+	}
 	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
-		"-ldflags=-s -w -buildid=", "-o", abs, "./module")
+		ldflags, "-o", abs, "./module")
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {

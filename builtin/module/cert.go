@@ -84,7 +84,7 @@ func startTLS(c *zappy.Check, proto string, o zappy.TLSOptions) (*zappy.TLSInfo,
 	defaults := map[string]int{"smtp": 25, "imap": 143, "pop3": 110}
 	port, ok := defaults[proto]
 	if !ok {
-		return nil, errorf("starttls %q: want smtp, imap or pop3", proto)
+		return nil, invalid("starttls " + strconv.Quote(proto) + ": want smtp, imap or pop3")
 	}
 	conn, err := c.DialTCP(zappy.HostPort(c.Target, port), nil)
 	if err != nil {

@@ -6,8 +6,7 @@ package main
 
 import (
 	"encoding/base64"
-	"encoding/hex"
-	"fmt"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -39,24 +38,60 @@ func payload(c *zappy.Check) ([]byte, error) {
 		return []byte(send), nil
 	case "hex":
 		clean := strings.NewReplacer(" ", "", ":", "", "\n", "", "\t", "").Replace(send)
-		b, err := hex.DecodeString(clean)
+		b, err := decodeHex(clean)
 		if err != nil {
-			return nil, errorf("send is not valid hex: %v", err)
+			return nil, invalid("send is not valid hex: " + err.Error())
 		}
 		return b, nil
 	case "base64":
 		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(send))
 		if err != nil {
-			return nil, errorf("send is not valid base64: %v", err)
+			return nil, invalid("send is not valid base64: " + err.Error())
 		}
 		return b, nil
 	default:
-		return nil, errorf("content_type %q: want text, hex or base64", ct)
+		return nil, invalid("content_type " + strconv.Quote(ct) + ": want text, hex or base64")
 	}
 }
 
-func errorf(format string, args ...any) error {
-	return &zappy.Error{Code: "invalid", Message: fmt.Sprintf(format, args...)}
+// decodeHex is encoding/hex's DecodeString without the package, which
+// brings fmt (and its reflection) into the module.
+func decodeHex(s string) ([]byte, error) {
+	if len(s)%2 == 1 {
+		return nil, errors.New("odd length hex string")
+	}
+	b := make([]byte, len(s)/2)
+	for i := range b {
+		hi, ok1 := fromHexChar(s[2*i])
+		lo, ok2 := fromHexChar(s[2*i+1])
+		if !ok1 || !ok2 {
+			bad := s[2*i]
+			if ok1 {
+				bad = s[2*i+1]
+			}
+			return nil, errors.New("invalid byte " + strconv.QuoteRune(rune(bad)))
+		}
+		b[i] = hi<<4 | lo
+	}
+	return b, nil
+}
+
+func fromHexChar(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// invalid is a configuration error. The module does not use fmt: it would
+// add 0.3 MB to the module, which every start decodes and validates.
+func invalid(msg string) error {
+	return &zappy.Error{Code: "invalid", Message: msg}
 }
 
 // quote shows received bytes to an operator: printable text as is (up to

@@ -46,6 +46,7 @@ func checkCommand(g *globalFlags) *cobra.Command {
   zappy check --module smtp-check.wasm --type smtp --address tcp://mail:25 --set starttls=true
   zappy check -c site.yaml web-frontend --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			oneShotGC()
 			err := runCheck(cmd, g, f, args)
 			var ee exitError
 			if err != nil && !errors.As(err, &ee) {

@@ -136,6 +136,7 @@ are due, deliver queued notifications once, save the state and exit. Run it
 from cron or a loop.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			oneShotGC()
 			pr := startRunner(cmd, g)
 			defer pr.close()
 			cfgs, err := config.LoadAll(args)

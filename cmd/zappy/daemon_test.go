@@ -424,16 +424,22 @@ func BenchmarkOnce(b *testing.B) {
 	for _, bc := range []struct{ name, cfg string }{{"200-http", plain}, {"200-http+refused", withRefused}} {
 		b.Run(bc.name, func(b *testing.B) {
 			var total time.Duration
+			var maxRSS int64
 			for i := 0; i < b.N; i++ {
 				st := filepath.Join(b.TempDir(), "state.db")
 				start := time.Now()
-				out, err := exec.Command(bin, "--cache-dir", cacheDir, "once", bc.cfg, "--state", st).CombinedOutput()
+				cmd := exec.Command(bin, "--cache-dir", cacheDir, "once", bc.cfg, "--state", st)
+				out, err := cmd.CombinedOutput()
 				total += time.Since(start)
 				if err != nil {
 					b.Fatalf("%v\n%s", err, out)
 				}
+				if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+					maxRSS = max(maxRSS, ru.Maxrss) // KB on Linux
+				}
 			}
 			b.ReportMetric(total.Seconds()/float64(b.N), "wall-s/op")
+			b.ReportMetric(float64(maxRSS)/1024, "peak-rss-MB")
 		})
 	}
 }

@@ -144,3 +144,15 @@ func dependencyVersion(path string) string {
 	}
 	return "unknown"
 }
+
+// oneShotGC makes the garbage collector run less often in the commands that
+// exit after one pass (check, once). Most of what they allocate is the
+// short-lived garbage of decoding and validating the built-in module at
+// start; collecting it at the default GOGC=100 costs 10–15 ms of CPU of a
+// warm `zappy check` (~85 ms), while their peak RSS stays the same (it is
+// mostly the module's code and memory). A GOGC set by the user wins.
+func oneShotGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+}
