@@ -190,6 +190,61 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// manyMonitors is a valid monitors list of n monitors, 4 lines each after
+// the first line.
+func manyMonitors(n int) string {
+	var b strings.Builder
+	b.WriteString("monitors:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - type: tcp\n    name: m%d\n    address: tcp://127.0.0.1:%d\n    timeout: 1s\n", i, 1000+i)
+	}
+	return b.String()
+}
+
+// TestSyntaxErrorLineInLargeFile: the offending line of a syntax error is
+// found wherever it is in a long file (yaml.v3 itself names the line where
+// the enclosing collection began: line 1 here).
+func TestSyntaxErrorLineInLargeFile(t *testing.T) {
+	const n = 2500 // 10,001 lines
+	tests := []struct {
+		name   string
+		insert string // a bad line inserted after monitor `at`: line 4*(at+1)+2
+		at     int
+		want   string
+	}{
+		{"bad indent near the end", "   name: x\n", n - 2, "site.yaml:9998: YAML syntax error: did not find expected '-' indicator"},
+		{"bad indent near the start", "   name: x\n", 0, "site.yaml:6: YAML syntax error: did not find expected '-' indicator"},
+		{"tab in the middle", "\t- {type: ping}\n", n / 2, "site.yaml:5006: YAML syntax error: found a tab character that violates indentation"},
+		{"control character at the end", "  - \x10\n", n, "site.yaml:10002: YAML syntax error: control characters are not allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lines := strings.SplitAfter(manyMonitors(n), "\n")
+			cut := 1 + 4*(tt.at+1)
+			if tt.at == n {
+				cut = 1 + 4*n
+			}
+			doc := strings.Join(lines[:cut], "") + tt.insert + strings.Join(lines[cut:], "")
+			_, err := Parse("site.yaml", []byte(doc))
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("error:\n%v\nwant:\n%s", err, tt.want)
+			}
+		})
+	}
+}
+
+// BenchmarkSyntaxErrorLine: a 10,001-line file with a syntax error near its
+// end (each prefix tried in turn, this took minutes).
+func BenchmarkSyntaxErrorLine(b *testing.B) {
+	lines := strings.SplitAfter(manyMonitors(2500), "\n")
+	doc := []byte(strings.Join(lines[:9997], "") + "   name: x\n" + strings.Join(lines[9997:], ""))
+	for b.Loop() {
+		if _, err := Parse("site.yaml", doc); err == nil {
+			b.Fatal("no error")
+		}
+	}
+}
+
 // TestAPMonitorExample: the README's complete example loads with the
 // documented effective values, and its JSON twin loads the same.
 func TestAPMonitorExample(t *testing.T) {
