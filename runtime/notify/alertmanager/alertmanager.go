@@ -32,15 +32,7 @@ import (
 	"github.com/zappy-mon/zappy/runtime/notify/internal/hook"
 )
 
-func init() {
-	notify.Register("alertmanager", func(name string, fields map[string]any) (notify.Provider, error) {
-		var cfg Config
-		if err := hook.Decode(fields, &cfg); err != nil {
-			return nil, fmt.Errorf("alertmanager notifier %q: %w", name, err)
-		}
-		return New(name, cfg)
-	})
-}
+func init() { hook.Register("alertmanager", New) }
 
 // DefaultRepeatEvery is how often firing alerts are re-posted unless
 // configured.

@@ -10,15 +10,7 @@ import (
 	"github.com/zappy-mon/zappy/runtime/notify/internal/hook"
 )
 
-func init() {
-	notify.Register("discord", func(name string, fields map[string]any) (notify.Provider, error) {
-		var cfg Config
-		if err := hook.Decode(fields, &cfg); err != nil {
-			return nil, fmt.Errorf("discord notifier %q: %w", name, err)
-		}
-		return New(name, cfg)
-	})
-}
+func init() { hook.Register("discord", New) }
 
 // MaxContent is Discord's limit on a message's content, in characters.
 const MaxContent = 2000

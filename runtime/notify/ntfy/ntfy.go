@@ -16,15 +16,7 @@ import (
 	"github.com/zappy-mon/zappy/runtime/notify/internal/hook"
 )
 
-func init() {
-	notify.Register("ntfy", func(name string, fields map[string]any) (notify.Provider, error) {
-		var cfg Config
-		if err := hook.Decode(fields, &cfg); err != nil {
-			return nil, fmt.Errorf("ntfy notifier %q: %w", name, err)
-		}
-		return New(name, cfg)
-	})
-}
+func init() { hook.Register("ntfy", New) }
 
 // Default priorities: high for outages, reminders and changes, default
 // otherwise.

@@ -26,15 +26,7 @@ import (
 	"github.com/zappy-mon/zappy/runtime/notify/internal/hook"
 )
 
-func init() {
-	notify.Register("pagerduty", func(name string, fields map[string]any) (notify.Provider, error) {
-		var cfg Config
-		if err := hook.Decode(fields, &cfg); err != nil {
-			return nil, fmt.Errorf("pagerduty notifier %q: %w", name, err)
-		}
-		return New(name, cfg)
-	})
-}
+func init() { hook.Register("pagerduty", New) }
 
 // DefaultAPIURL is the Events API v2 enqueue endpoint.
 const DefaultAPIURL = "https://events.pagerduty.com/v2/enqueue"

@@ -13,15 +13,7 @@ import (
 	"github.com/zappy-mon/zappy/runtime/notify/internal/hook"
 )
 
-func init() {
-	notify.Register("pushover", func(name string, fields map[string]any) (notify.Provider, error) {
-		var cfg Config
-		if err := hook.Decode(fields, &cfg); err != nil {
-			return nil, fmt.Errorf("pushover notifier %q: %w", name, err)
-		}
-		return New(name, cfg)
-	})
-}
+func init() { hook.Register("pushover", New) }
 
 // DefaultAPIURL is Pushover's messages endpoint.
 const DefaultAPIURL = "https://api.pushover.net/1/messages.json"

@@ -17,15 +17,7 @@ import (
 	"github.com/zappy-mon/zappy/runtime/notify/internal/hook"
 )
 
-func init() {
-	notify.Register("webhook", func(name string, fields map[string]any) (notify.Provider, error) {
-		var cfg Config
-		if err := hook.Decode(fields, &cfg); err != nil {
-			return nil, fmt.Errorf("webhook notifier %q: %w", name, err)
-		}
-		return New(name, cfg)
-	})
-}
+func init() { hook.Register("webhook", New) }
 
 // Encodings of the message (request_encoding).
 const (

@@ -20,6 +20,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/zappy-mon/zappy/runtime/notify"
 )
 
 // DefaultTimeout bounds one delivery unless the caller's context is shorter.
@@ -236,4 +238,16 @@ func TruncateBytes(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// Register makes a provider type configurable: its fields are decoded into
+// a C (see Decode) and handed to newFn. Provider packages call it from init.
+func Register[C any, P notify.Provider](typ string, newFn func(name string, cfg C) (P, error)) {
+	notify.Register(typ, func(name string, fields map[string]any) (notify.Provider, error) {
+		var cfg C
+		if err := Decode(fields, &cfg); err != nil {
+			return nil, fmt.Errorf("%s notifier %q: %w", typ, name, err)
+		}
+		return newFn(name, cfg)
+	})
 }
