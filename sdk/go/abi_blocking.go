@@ -18,13 +18,9 @@ func exportManifest() int64 { return exportManifestFor("blocking") }
 
 //go:wasmexport zappy_check
 func exportCheck(checkID int64, inputLen int32) {
-	c, err := readInput(checkID, inputLen)
-	if err != nil {
-		finish(&Check{ID: checkID}, Result{Status: StatusError, Message: "zappy: cannot read check input: " + err.Error()})
-		return
+	if c := acceptInput(checkID, inputLen); c != nil {
+		finish(c, runHandler(handlerFor(c.Type), c))
 	}
-	c.ID = checkID
-	finish(c, runHandler(handlerFor(c.Type), c))
 }
 
 // call starts op with the request in w (recycled once the host has copied

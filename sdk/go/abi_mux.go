@@ -44,12 +44,10 @@ func exportManifest() int64 { return exportManifestFor("multiplexed") }
 
 //go:wasmexport zappy_start
 func exportStart(checkID int64, inputLen int32) {
-	c, err := readInput(checkID, inputLen)
-	if err != nil {
-		finish(&Check{ID: checkID}, Result{Status: StatusError, Message: "zappy: cannot read check input: " + err.Error()})
+	c := acceptInput(checkID, inputLen)
+	if c == nil {
 		return
 	}
-	c.ID = checkID
 	mu.Lock()
 	checks[checkID] = c
 	var w chan *Check

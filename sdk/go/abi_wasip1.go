@@ -118,6 +118,18 @@ func finish(c *Check, res Result) {
 	putWriter(w)
 }
 
+// acceptInput reads a new check's input; when it cannot, the check ends
+// with status error and acceptInput returns nil.
+func acceptInput(checkID int64, n int32) *Check {
+	c, err := readInput(checkID, n)
+	if err != nil {
+		finish(&Check{ID: checkID}, Result{Status: StatusError, Message: "zappy: cannot read check input: " + err.Error()})
+		return nil
+	}
+	c.ID = checkID
+	return c
+}
+
 func readInput(checkID int64, n int32) (*Check, error) {
 	buf := make([]byte, n)
 	got := hostInput(checkID, bufPtr(buf), n)
