@@ -37,6 +37,11 @@ type Env interface {
 // EncodeResult; out is the raw payload handed to the guest.
 type Exec func(ctx context.Context) (resp any, out []byte, err error)
 
+// Start performs a prepared operation without a goroutine of its own. It
+// calls done exactly once, perhaps before it returns and perhaps on a
+// goroutine shared with other operations, so done must not block.
+type Start func(ctx context.Context, done func(resp any, out []byte, err error))
+
 // Op is one operation of the ABI.
 type Op struct {
 	ID         int32
@@ -48,6 +53,10 @@ type Op struct {
 	// Prepare decodes and checks a request. An error is the operation's
 	// result (a refusal), delivered without running anything.
 	Prepare func(env Env, req, data []byte) (Exec, error)
+	// PrepareStart, when set, prepares the same operation to run through
+	// Start: operations that mostly wait (tcp.read) then cost no goroutine
+	// while they do.
+	PrepareStart func(env Env, req, data []byte) (Start, error)
 }
 
 // Ops is the operation table of ABI v1, indexed by operation number.
@@ -55,7 +64,7 @@ var Ops = func() []*Op {
 	ops := []*Op{
 		{ID: 1, Name: "tcp.connect", Capability: "tcp", Prepare: prepTCPConnect},
 		{ID: 2, Name: "tcp.write", Capability: "tcp", Prepare: prepTCPWrite},
-		{ID: 3, Name: "tcp.read", Capability: "tcp", Prepare: prepTCPRead},
+		{ID: 3, Name: "tcp.read", Capability: "tcp", Prepare: prepTCPRead, PrepareStart: startTCPRead},
 		{ID: 4, Name: "tcp.starttls", Capability: "tcp", Prepare: prepTCPStartTLS},
 		{ID: 5, Name: "tcp.close", Capability: "tcp", Sync: true, Prepare: prepTCPClose},
 		{ID: 6, Name: "udp.exchange", Capability: "udp", Prepare: prepUDP},
@@ -166,37 +175,53 @@ func clamp(v, limit int64) int64 {
 }
 
 // Handles holds the connections a check has open, by number. Handles die with
-// the check: the runtime calls CloseAll when it ends.
+// the check: the runtime calls CloseAll when it ends. A check rarely holds
+// more than a few, so they are a slice searched in order, not a map.
 type Handles struct {
 	mu   sync.Mutex
 	next int64
-	m    map[int64]io.Closer
+	open []handle
 	// Max caps how many may be open at once (0: unlimited).
 	Max int
+}
+
+type handle struct {
+	id int64
+	c  io.Closer
 }
 
 // Add registers c and returns its handle number.
 func (h *Handles) Add(c io.Closer) (int64, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.m == nil {
-		h.m = map[int64]io.Closer{}
-	}
-	if h.Max > 0 && len(h.m) >= h.Max {
+	if h.Max > 0 && len(h.open) >= h.Max {
 		return 0, Errorf(CodeLimit, "too many open connections: the sandbox allows %d per check", h.Max)
 	}
 	h.next++
-	h.m[h.next] = c
+	h.open = append(h.open, handle{h.next, c})
 	return h.next, nil
+}
+
+// find returns the index of handle id, or -1. Called with mu held.
+func (h *Handles) find(id int64) int {
+	for i, o := range h.open {
+		if o.id == id {
+			return i
+		}
+	}
+	return -1
 }
 
 // TCP returns the TCP connection with handle id.
 func (h *Handles) TCP(id int64) (*TCPConn, error) {
 	h.mu.Lock()
-	c, ok := h.m[id]
+	var c io.Closer
+	if i := h.find(id); i >= 0 {
+		c = h.open[i].c
+	}
 	h.mu.Unlock()
 	tc, isTCP := c.(*TCPConn)
-	if !ok || !isTCP {
+	if !isTCP {
 		return nil, Errorf(CodeInvalid, "no open TCP connection with handle %d", id)
 	}
 	return tc, nil
@@ -205,10 +230,14 @@ func (h *Handles) TCP(id int64) (*TCPConn, error) {
 // Close closes and forgets handle id.
 func (h *Handles) Close(id int64) error {
 	h.mu.Lock()
-	c, ok := h.m[id]
-	delete(h.m, id)
+	i := h.find(id)
+	var c io.Closer
+	if i >= 0 {
+		c = h.open[i].c
+		h.open = append(h.open[:i], h.open[i+1:]...)
+	}
 	h.mu.Unlock()
-	if !ok {
+	if c == nil {
 		return Errorf(CodeInvalid, "no open connection with handle %d", id)
 	}
 	return c.Close()
@@ -218,17 +247,17 @@ func (h *Handles) Close(id int64) error {
 func (h *Handles) Len() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.m)
+	return len(h.open)
 }
 
 // CloseAll closes every handle.
 func (h *Handles) CloseAll() {
 	h.mu.Lock()
-	m := h.m
-	h.m = nil
+	open := h.open
+	h.open = nil
 	h.mu.Unlock()
-	for _, c := range m {
-		c.Close()
+	for _, o := range open {
+		o.c.Close()
 	}
 }
 
@@ -357,13 +386,34 @@ func (r TCPReadResponse) MarshalZJSON(w *zjson.Writer) {
 }
 
 func prepTCPRead(env Env, req, _ []byte) (Exec, error) {
-	v, err := parse(req)
+	conn, r, err := parseTCPRead(env, req)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := handleOf(env, v)
+	return func(ctx context.Context) (any, []byte, error) {
+		data, resp, err := conn.Read(ctx, r)
+		return resp, data, err
+	}, nil
+}
+
+func startTCPRead(env Env, req, _ []byte) (Start, error) {
+	conn, r, err := parseTCPRead(env, req)
 	if err != nil {
 		return nil, err
+	}
+	return func(ctx context.Context, done func(any, []byte, error)) {
+		conn.ReadAsync(ctx, r, func(data []byte, resp TCPReadResponse, err error) { done(resp, data, err) })
+	}, nil
+}
+
+func parseTCPRead(env Env, req []byte) (*TCPConn, TCPReadRequest, error) {
+	v, err := parse(req)
+	if err != nil {
+		return nil, TCPReadRequest{}, err
+	}
+	conn, err := handleOf(env, v)
+	if err != nil {
+		return nil, TCPReadRequest{}, err
 	}
 	r := TCPReadRequest{
 		Mode:      v.Get("mode").Str(),
@@ -376,10 +426,7 @@ func prepTCPRead(env Env, req, _ []byte) (Exec, error) {
 		r.MaxBytes = defaultReadCap
 	}
 	r.MaxBytes = int(clamp(int64(r.MaxBytes), env.MaxBytes()))
-	return func(ctx context.Context) (any, []byte, error) {
-		data, resp, err := conn.Read(ctx, r)
-		return resp, data, err
-	}, nil
+	return conn, r, nil
 }
 
 func prepTCPStartTLS(env Env, req, _ []byte) (Exec, error) {

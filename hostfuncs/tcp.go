@@ -111,9 +111,11 @@ type TCPConn struct {
 	reading atomic.Bool
 	writing atomic.Bool
 
-	// Owned by the goroutine holding reading.
+	// Owned by the holder of reading.
 	buf []byte // received but not yet returned
 	eof bool   // the peer closed its side
+
+	waiting atomic.Pointer[asyncRead] // a read parked in the reactor, for Close
 }
 
 // TCPConnect opens a TCP connection to req.Address and, when req.TLS is set,
@@ -171,11 +173,16 @@ func (c *TCPConn) Remote() string { return c.remote }
 // reporting.
 func (c *TCPConn) Close() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closed.Swap(true) {
+		c.mu.Unlock()
 		return nil
 	}
 	c.conn.Close()
+	c.mu.Unlock()
+	if ar := c.waiting.Load(); ar != nil {
+		// Closing the socket took it out of the reactor; end the read.
+		ar.fail(net.ErrClosed)
+	}
 	return nil
 }
 
@@ -218,124 +225,216 @@ func (c *TCPConn) Write(ctx context.Context, data []byte) (TCPWriteResponse, err
 }
 
 // Read reads according to req.Mode; see TCPReadRequest for the modes and how
-// each one ends.
+// each one ends. It blocks until the read ends; ReadAsync is the same read
+// without a goroutine waiting for it.
 func (c *TCPConn) Read(ctx context.Context, req TCPReadRequest) ([]byte, TCPReadResponse, error) {
-	var resp TCPReadResponse
+	op, err := c.beginRead(req)
+	if err != nil {
+		return nil, TCPReadResponse{}, err
+	}
+	if rc := reactorConn(op.conn); rc != nil {
+		ch := make(chan readOutcome, 1)
+		op.startAsync(ctx, rc, req.TimeoutMS, func(data []byte, resp TCPReadResponse, err error) { ch <- readOutcome{data, resp, err} })
+		o := <-ch
+		return o.data, o.resp, o.err
+	}
+	return op.block(ctx, req.TimeoutMS)
+}
+
+// ReadAsync is Read without a goroutine parked on the connection while it
+// waits: on Linux a plain TCP connection's read waits in the package's epoll
+// reactor, so that ten thousand checks waiting for a banner cost a few
+// hundred bytes each instead of a goroutine stack each. TLS connections (and
+// other platforms) fall back to a goroutine running Read.
+//
+// done is called exactly once with what Read would return: maybe before
+// ReadAsync returns, maybe on the reactor's goroutine, so it must not block.
+func (c *TCPConn) ReadAsync(ctx context.Context, req TCPReadRequest, done func([]byte, TCPReadResponse, error)) {
+	op, err := c.beginRead(req)
+	if err != nil {
+		done(nil, TCPReadResponse{}, err)
+		return
+	}
+	if rc := reactorConn(op.conn); rc != nil {
+		op.startAsync(ctx, rc, req.TimeoutMS, done)
+		return
+	}
+	go func() { done(op.block(ctx, req.TimeoutMS)) }()
+}
+
+type readOutcome struct {
+	data []byte
+	resp TCPReadResponse
+	err  error
+}
+
+// block runs the read on the calling goroutine, each read syscall bounded by
+// the connection's read deadline, and releases the read slot.
+func (op *readOp) block(ctx context.Context, timeoutMS int) ([]byte, TCPReadResponse, error) {
+	defer op.c.reading.Store(false)
+	ctx, cancel := withTimeout(ctx, timeoutMS)
+	defer cancel()
+	var disarm func()
+	var ioErr error
+	for room := op.need(); room > 0; room = op.need() {
+		if disarm == nil {
+			disarm = armDeadline(ctx, op.conn.SetReadDeadline)
+		}
+		if ioErr = ctx.Err(); ioErr != nil {
+			break
+		}
+		n, err := op.conn.Read(op.space(room))
+		if ioErr = op.got(n, err); ioErr != nil {
+			break
+		}
+	}
+	if disarm != nil {
+		disarm()
+	}
+	return op.end(ctx, ioErr)
+}
+
+// readOp is one read in progress, shared by the blocking and the
+// asynchronous path: need says whether it wants more bytes, space and got
+// take them in, end decides what it returns.
+type readOp struct {
+	c        *TCPConn
+	conn     net.Conn
+	mode     string
+	n        int
+	delim    []byte
+	maxBytes int
+	scanned  int // modes until and line: c.buf[:scanned] holds no delimiter
+	doing    string
+	start    time.Time
+}
+
+// beginRead validates req and takes the connection's read slot; the caller
+// releases it (c.reading) after end.
+func (c *TCPConn) beginRead(req TCPReadRequest) (*readOp, error) {
 	mode, delim, err := req.check()
 	doing := readDoing(mode, req, delim, c.remote)
 	if err != nil {
-		return nil, resp, err
+		return nil, err
 	}
 	maxBytes := req.MaxBytes
 	if maxBytes == 0 {
 		maxBytes = tcpDefaultMaxBytes
 	}
 	if mode == TCPReadN && req.N > maxBytes {
-		return nil, resp, Errorf(CodeLimit, "%s: %d bytes exceed max_bytes %d", doing, req.N, maxBytes)
+		return nil, Errorf(CodeLimit, "%s: %d bytes exceed max_bytes %d", doing, req.N, maxBytes)
 	}
 	if !c.reading.CompareAndSwap(false, true) {
-		return nil, resp, Errorf(CodeInvalid, "%s: another read is in progress on this connection", doing)
+		return nil, Errorf(CodeInvalid, "%s: another read is in progress on this connection", doing)
 	}
-	defer c.reading.Store(false)
 	conn, err := c.current(doing)
 	if err != nil {
-		return nil, resp, err
+		c.reading.Store(false)
+		return nil, err
 	}
-	ctx, cancel := withTimeout(ctx, req.TimeoutMS)
-	defer cancel()
+	return &readOp{c: c, conn: conn, mode: mode, n: req.N, delim: delim, maxBytes: maxBytes, doing: doing, start: time.Now()}, nil
+}
 
-	start := time.Now()
-	var disarm func()
-	// fill reads once, appending at most room bytes to c.buf. A clean close
-	// by the peer sets c.eof and is not an error.
-	fill := func(room int) error {
-		if disarm == nil {
-			disarm = armDeadline(ctx, conn.SetReadDeadline)
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		want := min(room, tcpReadChunk)
-		if free := cap(c.buf) - len(c.buf); free < want {
-			grow := max(cap(c.buf), tcpFirstRead)
-			nb := make([]byte, len(c.buf), len(c.buf)+min(want, max(grow, free)))
-			copy(nb, c.buf)
-			c.buf = nb
-		}
-		end := len(c.buf) + min(want, cap(c.buf)-len(c.buf))
-		n, err := conn.Read(c.buf[len(c.buf):end])
-		c.buf = c.buf[:len(c.buf)+n]
-		if errors.Is(err, io.EOF) {
-			c.eof = true
-			return nil
-		}
-		return err
-	}
-
-	var (
-		take   int   // bytes to return
-		ioErr  error // from the network
-		result error // already decided outcome
-	)
-	switch mode {
+// need returns how many more bytes the read may take in, or 0 when what is
+// buffered (or the peer's close) already decides it.
+func (op *readOp) need() int {
+	c := op.c
+	switch op.mode {
 	case TCPReadN:
-		for len(c.buf) < req.N && !c.eof && ioErr == nil {
-			ioErr = fill(req.N - len(c.buf))
-		}
-		take = min(len(c.buf), req.N)
-		if take < req.N && ioErr == nil {
-			result = Errorf(CodeEOF, "%s: connection closed by peer after %d bytes", doing, take)
+		if len(c.buf) < op.n && !c.eof {
+			return op.n - len(c.buf)
 		}
 	case TCPReadUntil, TCPReadLine:
-		scanned := 0
-		for {
-			if i := bytes.Index(c.buf[scanned:], delim); i >= 0 {
-				end := scanned + i + len(delim)
-				if end <= maxBytes {
-					take = end
-				} else {
-					take = maxBytes
-					result = Errorf(CodeLimit, "%s: no %q within max_bytes %d", doing, delim, maxBytes)
-				}
-				break
-			}
-			if len(c.buf) >= maxBytes {
-				take = maxBytes
-				result = Errorf(CodeLimit, "%s: no %q within max_bytes %d", doing, delim, maxBytes)
-				break
-			}
-			if c.eof {
-				take = len(c.buf)
-				result = Errorf(CodeEOF, "%s: connection closed by peer after %d bytes without %q", doing, take, delim)
-				break
-			}
-			scanned = max(0, len(c.buf)-len(delim)+1)
-			if ioErr = fill(maxBytes - len(c.buf)); ioErr != nil {
-				take = len(c.buf)
-				break
-			}
+		if bytes.Contains(c.buf[op.scanned:], op.delim) || len(c.buf) >= op.maxBytes || c.eof {
+			return 0
+		}
+		op.scanned = max(0, len(c.buf)-len(op.delim)+1)
+		return op.maxBytes - len(c.buf)
+	case TCPReadAny:
+		if len(c.buf) == 0 && !c.eof {
+			return op.maxBytes
+		}
+	case TCPReadTimeout, TCPReadEOF:
+		if len(c.buf) < op.maxBytes && !c.eof {
+			return op.maxBytes - len(c.buf)
+		}
+	}
+	return 0
+}
+
+// space returns where one read syscall of at most room bytes goes: the free
+// end of c.buf, grown geometrically from tcpFirstRead.
+func (op *readOp) space(room int) []byte {
+	c := op.c
+	want := min(room, tcpReadChunk)
+	if free := cap(c.buf) - len(c.buf); free < want {
+		grow := max(cap(c.buf), tcpFirstRead)
+		nb := make([]byte, len(c.buf), len(c.buf)+min(want, max(grow, free)))
+		copy(nb, c.buf)
+		c.buf = nb
+	}
+	end := len(c.buf) + min(want, cap(c.buf)-len(c.buf))
+	return c.buf[len(c.buf):end]
+}
+
+// roomLeft is the free end of c.buf, at most room bytes, without growing it.
+func (op *readOp) roomLeft(room int) []byte {
+	c := op.c
+	return c.buf[len(c.buf):min(cap(c.buf), len(c.buf)+min(room, tcpReadChunk))]
+}
+
+// got records a read of n bytes into space; the peer's clean close sets
+// c.eof and is not an error.
+func (op *readOp) got(n int, err error) error {
+	op.c.buf = op.c.buf[:len(op.c.buf)+max(n, 0)]
+	if errors.Is(err, io.EOF) {
+		op.c.eof = true
+		return nil
+	}
+	return err
+}
+
+// end decides the read's outcome once need returned 0 or ioErr stopped it,
+// and consumes the returned bytes from c.buf.
+func (op *readOp) end(ctx context.Context, ioErr error) ([]byte, TCPReadResponse, error) {
+	c := op.c
+	var (
+		resp   TCPReadResponse
+		take   int   // bytes to return
+		result error // already decided outcome
+	)
+	switch op.mode {
+	case TCPReadN:
+		take = min(len(c.buf), op.n)
+		if take < op.n && ioErr == nil {
+			result = Errorf(CodeEOF, "%s: connection closed by peer after %d bytes", op.doing, take)
+		}
+	case TCPReadUntil, TCPReadLine:
+		i := bytes.Index(c.buf[op.scanned:], op.delim)
+		switch {
+		case ioErr != nil:
+			take = len(c.buf)
+		case i >= 0 && op.scanned+i+len(op.delim) <= op.maxBytes:
+			take = op.scanned + i + len(op.delim)
+		case i >= 0 || len(c.buf) >= op.maxBytes:
+			take = op.maxBytes
+			result = Errorf(CodeLimit, "%s: no %q within max_bytes %d", op.doing, op.delim, op.maxBytes)
+		default: // the peer closed
+			take = len(c.buf)
+			result = Errorf(CodeEOF, "%s: connection closed by peer after %d bytes without %q", op.doing, take, op.delim)
 		}
 	case TCPReadAny:
-		for len(c.buf) == 0 && !c.eof && ioErr == nil {
-			ioErr = fill(maxBytes)
-		}
-		take = min(len(c.buf), maxBytes)
+		take = min(len(c.buf), op.maxBytes)
 		if take > 0 {
 			ioErr = nil
 		} else if ioErr == nil {
-			result = Errorf(CodeEOF, "%s: connection closed by peer", doing)
+			result = Errorf(CodeEOF, "%s: connection closed by peer", op.doing)
 		}
 	case TCPReadTimeout, TCPReadEOF:
-		for len(c.buf) < maxBytes && !c.eof && ioErr == nil {
-			ioErr = fill(maxBytes - len(c.buf))
-		}
-		take = min(len(c.buf), maxBytes)
-		resp.Truncated = len(c.buf) >= maxBytes
+		take = min(len(c.buf), op.maxBytes)
+		resp.Truncated = len(c.buf) >= op.maxBytes
 	}
-	if disarm != nil {
-		disarm()
-	}
-	resp.ReadMS = durationMS(time.Since(start))
+	resp.ReadMS = durationMS(time.Since(op.start))
 
 	data := c.buf[:take:take]
 	if rest := c.buf[take:]; len(rest) > 0 {
@@ -349,13 +448,13 @@ func (c *TCPConn) Read(ctx context.Context, req TCPReadRequest) ([]byte, TCPRead
 	if result == nil && ioErr != nil {
 		timedOut := isTimeout(ioErr) && !errors.Is(ctx.Err(), context.Canceled) && !c.closed.Load()
 		switch {
-		case timedOut && mode == TCPReadTimeout:
+		case timedOut && op.mode == TCPReadTimeout:
 			resp.TimedOut = true
 		case timedOut:
 			resp.TimedOut = true
-			result = &Error{Code: CodeTimeout, Message: fmt.Sprintf("%s: timed out after %s (%d bytes received)", doing, roundDuration(time.Since(start)), take), Err: ioErr}
+			result = &Error{Code: CodeTimeout, Message: fmt.Sprintf("%s: timed out after %s (%d bytes received)", op.doing, roundDuration(time.Since(op.start)), take), Err: ioErr}
 		default:
-			result = c.opFailure(ctx, ioErr, doing, fmt.Sprintf("%d bytes received", take))
+			result = c.opFailure(ctx, ioErr, op.doing, fmt.Sprintf("%d bytes received", take))
 		}
 	}
 	if result != nil {

@@ -74,43 +74,45 @@ func waitFor(t testing.TB, cond func() bool) {
 }
 
 func TestTCPConnectAndBanner(t *testing.T) {
-	addr := serveTCP(t, func(c net.Conn) {
-		c.Write([]byte("SSH-2.0-OpenSSH_9.2p1 zappy\r\n"))
-		holdOpen(c)
+	bothReadPaths(t, func(t *testing.T) {
+		addr := serveTCP(t, func(c net.Conn) {
+			c.Write([]byte("SSH-2.0-OpenSSH_9.2p1 zappy\r\n"))
+			holdOpen(c)
+		})
+		c, resp, err := TCPConnect(context.Background(), TCPConnectRequest{Address: addr, TimeoutMS: 5000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if resp.Remote != addr || c.Remote() != addr {
+			t.Errorf("remote = %q / %q, want %q", resp.Remote, c.Remote(), addr)
+		}
+		if !strings.HasPrefix(resp.Local, "127.0.0.1:") || resp.Local == addr {
+			t.Errorf("local = %q", resp.Local)
+		}
+		if resp.ConnectMS <= 0 || resp.TLS != nil {
+			t.Errorf("connect_ms = %v, tls = %v", resp.ConnectMS, resp.TLS)
+		}
+		data, rr, err := c.Read(context.Background(), TCPReadRequest{Mode: "line", TimeoutMS: 5000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(data) != "SSH-2.0-OpenSSH_9.2p1 zappy\r\n" || rr.N != len(data) || rr.EOF || rr.TimedOut || rr.Truncated {
+			t.Errorf("banner = %q, %+v", data, rr)
+		}
+		if err := c.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if err := c.Close(); err != nil {
+			t.Errorf("second close: %v", err)
+		}
+		_, _, err = c.Read(context.Background(), TCPReadRequest{})
+		if ze := wantCode(t, err, CodeInvalid); ze.Message != "read from "+addr+": connection is closed" {
+			t.Errorf("message = %q", ze.Message)
+		}
+		_, err = c.Write(context.Background(), []byte("x"))
+		wantCode(t, err, CodeInvalid)
 	})
-	c, resp, err := TCPConnect(context.Background(), TCPConnectRequest{Address: addr, TimeoutMS: 5000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if resp.Remote != addr || c.Remote() != addr {
-		t.Errorf("remote = %q / %q, want %q", resp.Remote, c.Remote(), addr)
-	}
-	if !strings.HasPrefix(resp.Local, "127.0.0.1:") || resp.Local == addr {
-		t.Errorf("local = %q", resp.Local)
-	}
-	if resp.ConnectMS <= 0 || resp.TLS != nil {
-		t.Errorf("connect_ms = %v, tls = %v", resp.ConnectMS, resp.TLS)
-	}
-	data, rr, err := c.Read(context.Background(), TCPReadRequest{Mode: "line", TimeoutMS: 5000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(data) != "SSH-2.0-OpenSSH_9.2p1 zappy\r\n" || rr.N != len(data) || rr.EOF || rr.TimedOut || rr.Truncated {
-		t.Errorf("banner = %q, %+v", data, rr)
-	}
-	if err := c.Close(); err != nil {
-		t.Errorf("close: %v", err)
-	}
-	if err := c.Close(); err != nil {
-		t.Errorf("second close: %v", err)
-	}
-	_, _, err = c.Read(context.Background(), TCPReadRequest{})
-	if ze := wantCode(t, err, CodeInvalid); ze.Message != "read from "+addr+": connection is closed" {
-		t.Errorf("message = %q", ze.Message)
-	}
-	_, err = c.Write(context.Background(), []byte("x"))
-	wantCode(t, err, CodeInvalid)
 }
 
 func TestTCPConnectByName(t *testing.T) {
@@ -127,48 +129,50 @@ func TestTCPConnectByName(t *testing.T) {
 }
 
 func TestTCPDialogue(t *testing.T) {
-	addr := serveTCP(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		c.Write([]byte("220 ready\r\n"))
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
+	bothReadPaths(t, func(t *testing.T) {
+		addr := serveTCP(t, func(c net.Conn) {
+			r := bufio.NewReader(c)
+			c.Write([]byte("220 ready\r\n"))
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				line = strings.TrimRight(line, "\r\n")
+				if line == "QUIT" {
+					c.Write([]byte("221 bye\r\n"))
+					return
+				}
+				c.Write([]byte("250 you said " + line + "\r\n"))
 			}
-			line = strings.TrimRight(line, "\r\n")
-			if line == "QUIT" {
-				c.Write([]byte("221 bye\r\n"))
-				return
+		})
+		c := connect(t, addr)
+		ctx := context.Background()
+		expect := func(want string) {
+			t.Helper()
+			data, _, err := c.Read(ctx, TCPReadRequest{Mode: "until", Delim: "\r\n", TimeoutMS: 5000})
+			if err != nil || string(data) != want {
+				t.Fatalf("read = %q, %v; want %q", data, err, want)
 			}
-			c.Write([]byte("250 you said " + line + "\r\n"))
+		}
+		send := func(s string) {
+			t.Helper()
+			wr, err := c.Write(ctx, []byte(s))
+			if err != nil || wr.N != len(s) {
+				t.Fatalf("write = %+v, %v", wr, err)
+			}
+		}
+		expect("220 ready\r\n")
+		send("HELO zappy\r\n")
+		expect("250 you said HELO zappy\r\n")
+		send("NOOP\r\nQUIT\r\n")
+		expect("250 you said NOOP\r\n")
+		expect("221 bye\r\n")
+		data, rr, err := c.Read(ctx, TCPReadRequest{Mode: "eof", TimeoutMS: 5000})
+		if err != nil || len(data) != 0 || !rr.EOF {
+			t.Errorf("after QUIT: %q, %+v, %v", data, rr, err)
 		}
 	})
-	c := connect(t, addr)
-	ctx := context.Background()
-	expect := func(want string) {
-		t.Helper()
-		data, _, err := c.Read(ctx, TCPReadRequest{Mode: "until", Delim: "\r\n", TimeoutMS: 5000})
-		if err != nil || string(data) != want {
-			t.Fatalf("read = %q, %v; want %q", data, err, want)
-		}
-	}
-	send := func(s string) {
-		t.Helper()
-		wr, err := c.Write(ctx, []byte(s))
-		if err != nil || wr.N != len(s) {
-			t.Fatalf("write = %+v, %v", wr, err)
-		}
-	}
-	expect("220 ready\r\n")
-	send("HELO zappy\r\n")
-	expect("250 you said HELO zappy\r\n")
-	send("NOOP\r\nQUIT\r\n")
-	expect("250 you said NOOP\r\n")
-	expect("221 bye\r\n")
-	data, rr, err := c.Read(ctx, TCPReadRequest{Mode: "eof", TimeoutMS: 5000})
-	if err != nil || len(data) != 0 || !rr.EOF {
-		t.Errorf("after QUIT: %q, %+v, %v", data, rr, err)
-	}
 }
 
 type readStep struct {
@@ -183,12 +187,7 @@ type readStep struct {
 
 func TestTCPReadModes(t *testing.T) {
 	x100 := strings.Repeat("x", 100)
-	tests := []struct {
-		name  string
-		send  string
-		close bool // the server closes after sending; else it holds the connection open
-		steps []readStep
-	}{
+	tests := []readModeCase{
 		{name: "n", send: "abcdefgh", close: true, steps: []readStep{
 			{req: TCPReadRequest{Mode: "n", N: 3}, want: "abc"},
 			{req: TCPReadRequest{Mode: "n", N: 5}, want: "defgh"},
@@ -279,6 +278,32 @@ func TestTCPReadModes(t *testing.T) {
 			{req: TCPReadRequest{Mode: "any"}, want: "z"},
 		}},
 	}
+	bothReadPaths(t, func(t *testing.T) { runReadModes(t, tests) })
+}
+
+// bothReadPaths runs test with plain connections reading through the
+// reactor and again reading on goroutines, the path of TLS connections and
+// other platforms, which must behave the same.
+func bothReadPaths(t *testing.T, test func(t *testing.T)) {
+	for _, path := range []string{"reactor", "goroutine"} {
+		t.Run(path, func(t *testing.T) {
+			if path == "goroutine" {
+				useReactor = false
+				t.Cleanup(func() { useReactor = true })
+			}
+			test(t)
+		})
+	}
+}
+
+type readModeCase struct {
+	name  string
+	send  string
+	close bool // the server closes after sending; else it holds the connection open
+	steps []readStep
+}
+
+func runReadModes(t *testing.T, tests []readModeCase) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := serveTCP(t, func(c net.Conn) {
@@ -313,33 +338,35 @@ func TestTCPReadModes(t *testing.T) {
 // TestTCPReadDelimiterAcrossReads feeds the delimiter in two separate writes
 // through a synchronous pipe, so that it straddles two reads.
 func TestTCPReadDelimiterAcrossReads(t *testing.T) {
-	client, server := net.Pipe()
-	c := &TCPConn{remote: "pipe", conn: client}
-	defer c.Close()
-	go func() {
-		defer server.Close()
-		for _, s := range []string{"250-first\r", "\n250 last\r", "\nleft", "over"} {
-			if _, err := server.Write([]byte(s)); err != nil {
-				return
+	bothReadPaths(t, func(t *testing.T) {
+		client, server := net.Pipe()
+		c := &TCPConn{remote: "pipe", conn: client}
+		defer c.Close()
+		go func() {
+			defer server.Close()
+			for _, s := range []string{"250-first\r", "\n250 last\r", "\nleft", "over"} {
+				if _, err := server.Write([]byte(s)); err != nil {
+					return
+				}
 			}
+		}()
+		var got []string
+		for range 2 {
+			data, _, err := c.Read(context.Background(), TCPReadRequest{Mode: "until", Delim: "\r\n", TimeoutMS: 5000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, string(data))
 		}
-	}()
-	var got []string
-	for range 2 {
-		data, _, err := c.Read(context.Background(), TCPReadRequest{Mode: "until", Delim: "\r\n", TimeoutMS: 5000})
-		if err != nil {
-			t.Fatal(err)
+		data, rr, err := c.Read(context.Background(), TCPReadRequest{Mode: "eof", TimeoutMS: 5000})
+		if err != nil || !rr.EOF {
+			t.Fatalf("eof read: %+v, %v", rr, err)
 		}
 		got = append(got, string(data))
-	}
-	data, rr, err := c.Read(context.Background(), TCPReadRequest{Mode: "eof", TimeoutMS: 5000})
-	if err != nil || !rr.EOF {
-		t.Fatalf("eof read: %+v, %v", rr, err)
-	}
-	got = append(got, string(data))
-	if want := []string{"250-first\r\n", "250 last\r\n", "leftover"}; strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("reads = %q, want %q", got, want)
-	}
+		if want := []string{"250-first\r\n", "250 last\r\n", "leftover"}; strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("reads = %q, want %q", got, want)
+		}
+	})
 }
 
 func TestTCPConnectFailures(t *testing.T) {
@@ -380,74 +407,76 @@ func TestTCPConnectFailures(t *testing.T) {
 }
 
 func TestTCPCancelAndClose(t *testing.T) {
-	// The server answers "go\n" with "after\n" and otherwise stays silent.
-	addr := serveTCP(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
+	bothReadPaths(t, func(t *testing.T) {
+		// The server answers "go\n" with "after\n" and otherwise stays silent.
+		addr := serveTCP(t, func(c net.Conn) {
+			r := bufio.NewReader(c)
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if line == "go\n" {
+					c.Write([]byte("after\n"))
+				}
 			}
-			if line == "go\n" {
-				c.Write([]byte("after\n"))
+		})
+
+		t.Run("cancel interrupts a blocked read", func(t *testing.T) {
+			c := connect(t, addr)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				_, _, err := c.Read(ctx, TCPReadRequest{Mode: "line"})
+				done <- err
+			}()
+			waitFor(t, c.reading.Load)
+			cancel()
+			select {
+			case err := <-done:
+				if ze := wantCode(t, err, CodeCanceled); ze.Message != "read line from "+addr+": canceled (0 bytes received)" {
+					t.Errorf("message = %q", ze.Message)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("read not interrupted by cancel")
 			}
-		}
-	})
-
-	t.Run("cancel interrupts a blocked read", func(t *testing.T) {
-		c := connect(t, addr)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			_, _, err := c.Read(ctx, TCPReadRequest{Mode: "line"})
-			done <- err
-		}()
-		waitFor(t, c.reading.Load)
-		cancel()
-		select {
-		case err := <-done:
-			if ze := wantCode(t, err, CodeCanceled); ze.Message != "read line from "+addr+": canceled (0 bytes received)" {
-				t.Errorf("message = %q", ze.Message)
+			// The connection stays usable: the stale cancellation must not leak
+			// into the next read's deadline.
+			if _, err := c.Write(context.Background(), []byte("go\n")); err != nil {
+				t.Fatal(err)
 			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("read not interrupted by cancel")
-		}
-		// The connection stays usable: the stale cancellation must not leak
-		// into the next read's deadline.
-		if _, err := c.Write(context.Background(), []byte("go\n")); err != nil {
-			t.Fatal(err)
-		}
-		data, _, err := c.Read(context.Background(), TCPReadRequest{Mode: "line", TimeoutMS: 5000})
-		if err != nil || string(data) != "after\n" {
-			t.Fatalf("read after cancel = %q, %v", data, err)
-		}
-	})
+			data, _, err := c.Read(context.Background(), TCPReadRequest{Mode: "line", TimeoutMS: 5000})
+			if err != nil || string(data) != "after\n" {
+				t.Fatalf("read after cancel = %q, %v", data, err)
+			}
+		})
 
-	t.Run("already canceled", func(t *testing.T) {
-		c := connect(t, addr)
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		_, _, err := c.Read(ctx, TCPReadRequest{Mode: "any"})
-		wantCode(t, err, CodeCanceled)
-		_, err = c.Write(ctx, []byte("go\n"))
-		wantCode(t, err, CodeCanceled)
-	})
-
-	t.Run("close interrupts a blocked read", func(t *testing.T) {
-		c := connect(t, addr)
-		done := make(chan error, 1)
-		go func() {
-			_, _, err := c.Read(context.Background(), TCPReadRequest{Mode: "n", N: 10})
-			done <- err
-		}()
-		waitFor(t, c.reading.Load)
-		c.Close()
-		select {
-		case err := <-done:
+		t.Run("already canceled", func(t *testing.T) {
+			c := connect(t, addr)
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_, _, err := c.Read(ctx, TCPReadRequest{Mode: "any"})
 			wantCode(t, err, CodeCanceled)
-		case <-time.After(5 * time.Second):
-			t.Fatal("read not interrupted by close")
-		}
+			_, err = c.Write(ctx, []byte("go\n"))
+			wantCode(t, err, CodeCanceled)
+		})
+
+		t.Run("close interrupts a blocked read", func(t *testing.T) {
+			c := connect(t, addr)
+			done := make(chan error, 1)
+			go func() {
+				_, _, err := c.Read(context.Background(), TCPReadRequest{Mode: "n", N: 10})
+				done <- err
+			}()
+			waitFor(t, c.reading.Load)
+			c.Close()
+			select {
+			case err := <-done:
+				wantCode(t, err, CodeCanceled)
+			case <-time.After(5 * time.Second):
+				t.Fatal("read not interrupted by close")
+			}
+		})
 	})
 }
 
@@ -493,31 +522,33 @@ func TestTCPWriteBlocked(t *testing.T) {
 }
 
 func TestTCPConcurrentReadWrite(t *testing.T) {
-	addr := serveTCP(t, func(c net.Conn) { io.Copy(c, c) })
-	c := connect(t, addr)
+	bothReadPaths(t, func(t *testing.T) {
+		addr := serveTCP(t, func(c net.Conn) { io.Copy(c, c) })
+		c := connect(t, addr)
 
-	type result struct {
-		data []byte
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		data, _, err := c.Read(context.Background(), TCPReadRequest{Mode: "line", TimeoutMS: 5000})
-		done <- result{data, err}
-	}()
-	waitFor(t, c.reading.Load)
+		type result struct {
+			data []byte
+			err  error
+		}
+		done := make(chan result, 1)
+		go func() {
+			data, _, err := c.Read(context.Background(), TCPReadRequest{Mode: "line", TimeoutMS: 5000})
+			done <- result{data, err}
+		}()
+		waitFor(t, c.reading.Load)
 
-	_, _, err := c.Read(context.Background(), TCPReadRequest{Mode: "any"})
-	if ze := wantCode(t, err, CodeInvalid); ze.Message != "read from "+addr+": another read is in progress on this connection" {
-		t.Errorf("message = %q", ze.Message)
-	}
-	if _, err := c.Write(context.Background(), []byte("ping\n")); err != nil {
-		t.Fatal(err)
-	}
-	r := <-done
-	if r.err != nil || string(r.data) != "ping\n" {
-		t.Fatalf("read = %q, %v", r.data, r.err)
-	}
+		_, _, err := c.Read(context.Background(), TCPReadRequest{Mode: "any"})
+		if ze := wantCode(t, err, CodeInvalid); ze.Message != "read from "+addr+": another read is in progress on this connection" {
+			t.Errorf("message = %q", ze.Message)
+		}
+		if _, err := c.Write(context.Background(), []byte("ping\n")); err != nil {
+			t.Fatal(err)
+		}
+		r := <-done
+		if r.err != nil || string(r.data) != "ping\n" {
+			t.Fatalf("read = %q, %v", r.data, r.err)
+		}
+	})
 }
 
 // bufConn reads through a bufio.Reader so that a line-oriented server can hand
@@ -798,23 +829,25 @@ func BenchmarkTCPBannerDirect(b *testing.B) {
 }
 
 func TestTCPReset(t *testing.T) {
-	addr := serveTCP(t, func(c net.Conn) {
-		c.Write([]byte("bye"))
-		// Wait for the client's request so that the reset comes while it reads.
-		buf := make([]byte, 3)
-		io.ReadFull(c, buf)
-		c.(*net.TCPConn).SetLinger(0) // close with RST
+	bothReadPaths(t, func(t *testing.T) {
+		addr := serveTCP(t, func(c net.Conn) {
+			c.Write([]byte("bye"))
+			// Wait for the client's request so that the reset comes while it reads.
+			buf := make([]byte, 3)
+			io.ReadFull(c, buf)
+			c.(*net.TCPConn).SetLinger(0) // close with RST
+		})
+		c := connect(t, addr)
+		if _, err := c.Write(context.Background(), []byte("go\n")); err != nil {
+			t.Fatal(err)
+		}
+		data, rr, err := c.Read(context.Background(), TCPReadRequest{Mode: "eof", TimeoutMS: 5000})
+		ze := wantCode(t, err, CodeReset)
+		if want := "read to end of stream from " + addr + ": connection reset by peer (3 bytes received)"; ze.Message != want {
+			t.Errorf("message = %q, want %q", ze.Message, want)
+		}
+		if string(data) != "bye" || rr.EOF {
+			t.Errorf("data = %q, %+v", data, rr)
+		}
 	})
-	c := connect(t, addr)
-	if _, err := c.Write(context.Background(), []byte("go\n")); err != nil {
-		t.Fatal(err)
-	}
-	data, rr, err := c.Read(context.Background(), TCPReadRequest{Mode: "eof", TimeoutMS: 5000})
-	ze := wantCode(t, err, CodeReset)
-	if want := "read to end of stream from " + addr + ": connection reset by peer (3 bytes received)"; ze.Message != want {
-		t.Errorf("message = %q, want %q", ze.Message, want)
-	}
-	if string(data) != "bye" || rr.EOF {
-		t.Errorf("data = %q, %+v", data, rr)
-	}
 }

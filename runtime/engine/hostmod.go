@@ -149,6 +149,23 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 		refuse(hostfuncs.Errorf(hostfuncs.CodeLimit, "too many operations in flight: the sandbox allows %d per check", in.m.policy.MaxOpsInFlight))
 		return
 	}
+	if op.PrepareStart != nil && !op.Sync {
+		start, err := op.PrepareStart(r, req, data)
+		if err != nil {
+			refuse(err)
+			return
+		}
+		r.ops[p.token] = p
+		if in.mode == modeBlocking {
+			p.ready = make(chan opResult, 1)
+		}
+		// done may come before start returns (the result was already
+		// buffered) or on a goroutine shared by many operations: handing the
+		// event over never runs the guest on that goroutine.
+		start(r.ctx, func(resp any, out []byte, err error) { in.complete(p, resp, out, err, false) })
+		s[0] = api.EncodeI64(p.token)
+		return
+	}
 	exec, err := op.Prepare(r, req, data)
 	if err != nil {
 		refuse(err)
@@ -166,14 +183,27 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 	}
 	go func() {
 		resp, out, err := exec(r.ctx)
-		res := opResult{json: hostfuncs.EncodeResult(resp, err), data: out}
-		if p.ready != nil {
-			p.ready <- res
-			return
-		}
-		in.post(event{kind: evComplete, op: p, res: res})
+		in.complete(p, resp, out, err, true)
 	}()
 	s[0] = api.EncodeI64(p.token)
+}
+
+// complete hands an operation's outcome to whoever waits for it: the
+// blocking guest's await, or the instance as an event. drive says the
+// calling goroutine may run the guest itself; otherwise a goroutine is
+// started when the instance is idle.
+func (in *instance) complete(p *pendingOp, resp any, out []byte, err error, drive bool) {
+	res := opResult{json: hostfuncs.EncodeResult(resp, err), data: out}
+	if p.ready != nil {
+		p.ready <- res
+		return
+	}
+	ev := event{kind: evComplete, op: p, res: res}
+	if drive {
+		in.post(ev)
+	} else {
+		in.postNoDrive(ev)
+	}
 }
 
 // take(token i64, json_ptr i32, json_cap i32, data_ptr i32, data_cap i32) -> i64:

@@ -205,7 +205,16 @@ func (in *instance) deathReason() string {
 
 // post hands an event to the instance and drives it if nobody is; false
 // when the instance is dead.
-func (in *instance) post(ev event) bool {
+func (in *instance) post(ev event) bool { return in.enqueue(ev, in.drive) }
+
+// postNoDrive is post for goroutines that must not run the guest (the
+// hostfuncs reactor, or a host function the guest is calling): when nobody
+// drives the instance, a new goroutine does.
+func (in *instance) postNoDrive(ev event) bool {
+	return in.enqueue(ev, func() { go in.drive() })
+}
+
+func (in *instance) enqueue(ev event, drive func()) bool {
 	in.qmu.Lock()
 	if in.shut || (in.dead.Load() && !in.driving) {
 		in.qmu.Unlock()
@@ -218,7 +227,7 @@ func (in *instance) post(ev event) bool {
 	}
 	in.driving = true
 	in.qmu.Unlock()
-	in.drive()
+	drive()
 	return true
 }
 

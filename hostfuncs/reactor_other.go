@@ -1,0 +1,26 @@
+//go:build !linux
+
+package hostfuncs
+
+import (
+	"errors"
+	"net"
+	"syscall"
+)
+
+var errNoReactor = errors.New("no reactor on this platform")
+
+// Without epoll every read waits on a goroutine (ReadAsync falls back).
+type reactor struct{}
+
+var theReactor reactor
+
+func reactorConn(net.Conn) syscall.RawConn { return nil }
+
+var errAgain = errors.New("again")
+
+func rawRead(syscall.RawConn, []byte) (int, error, error) { return 0, nil, errNoReactor }
+
+func (reactor) arm(*asyncRead) error   { return errNoReactor }
+func (reactor) rearm(*asyncRead) error { return errNoReactor }
+func (reactor) remove(*asyncRead)      {}
