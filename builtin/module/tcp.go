@@ -32,39 +32,59 @@ func checkTCP(c *zappy.Check) zappy.Result {
 		return zappy.Down(err)
 	}
 	defer conn.Close()
-	res := zappy.Result{Fields: map[string]any{"remote": conn.Remote, "connect_ms": conn.ConnectMS}}
-	res = res.Metric("connect_ms", conn.ConnectMS, "ms")
+	// The result's fields are built once the check is decided, not before
+	// it waits: thousands of checks parked on a read then hold no map each.
+	sent := -1
 	if c.Config.Get("send").Exists() {
 		data, err := payload(c)
 		if err != nil {
 			return zappy.ErrorMsg(err.Error())
 		}
 		if _, err := conn.Write(data); err != nil {
-			return withFields(zappy.Down(err), res)
+			return tcpResult(zappy.Down(err), conn, sent, nil, -1)
 		}
-		res.Fields["sent"] = len(data)
+		sent = len(data)
 	}
 	expect := c.Config.Get("expect").Str()
 	if expect == "" {
-		res.Status, res.Message = zappy.StatusUp, "connected to "+conn.Remote+" in "+fmtMS(conn.ConnectMS)
-		return res
+		return tcpResult(zappy.Up("connected to "+conn.Remote+" in "+fmtMS(conn.ConnectMS)), conn, sent, nil, -1)
 	}
 	data, info, err := conn.Read(zappy.ReadRequest{Mode: "until", Delim: expect})
-	res.Fields["response"] = string(data)
-	res.Fields["banner"] = firstLine(data)
+	if data == nil {
+		data = []byte{}
+	}
 	switch {
 	case err == nil:
-		res.Status, res.Message = zappy.StatusUp, "got "+quote([]byte(expect))+" from "+conn.Remote
-		res = res.Metric("response_ms", info.ReadMS, "ms")
-		return res
+		return tcpResult(zappy.Up("got "+quote([]byte(expect))+" from "+conn.Remote), conn, sent, data, info.ReadMS)
 	case len(data) == 0 && zappy.CodeOf(err) == "timeout":
-		return withFields(zappy.DownMsg("expected "+quote([]byte(expect))+" but "+conn.Remote+" stayed silent ("+err.Error()+")"), res)
+		return tcpResult(zappy.DownMsg("expected "+quote([]byte(expect))+" but "+conn.Remote+" stayed silent ("+err.Error()+")"), conn, sent, data, -1)
 	case len(data) == 0 && zappy.CodeOf(err) == "eof":
-		return withFields(zappy.DownMsg("expected "+quote([]byte(expect))+" but "+conn.Remote+" closed the connection without sending anything"), res)
+		return tcpResult(zappy.DownMsg("expected "+quote([]byte(expect))+" but "+conn.Remote+" closed the connection without sending anything"), conn, sent, data, -1)
 	case len(data) > 0:
-		return withFields(zappy.DownMsg("expected "+quote([]byte(expect))+", got "+quote(data)), res)
+		return tcpResult(zappy.DownMsg("expected "+quote([]byte(expect))+", got "+quote(data)), conn, sent, data, -1)
 	}
-	return withFields(zappy.Down(err), res)
+	return tcpResult(zappy.Down(err), conn, sent, data, -1)
+}
+
+// tcpResult adds a tcp check's fields and metrics to r: the connection's,
+// sent when a payload went out (sent >= 0), response and banner when the
+// check read (response != nil), and response_ms when the expected text came
+// (responseMS >= 0).
+func tcpResult(r zappy.Result, conn *zappy.Conn, sent int, response []byte, responseMS float64) zappy.Result {
+	r.Fields = map[string]any{"remote": conn.Remote, "connect_ms": conn.ConnectMS}
+	r.Metrics = nil
+	r = r.Metric("connect_ms", conn.ConnectMS, "ms")
+	if sent >= 0 {
+		r.Fields["sent"] = sent
+	}
+	if response != nil {
+		r.Fields["response"] = string(response)
+		r.Fields["banner"] = firstLine(response)
+	}
+	if responseMS >= 0 {
+		r = r.Metric("response_ms", responseMS, "ms")
+	}
+	return r
 }
 
 func withFields(r, from zappy.Result) zappy.Result {

@@ -96,10 +96,15 @@ func hostInput(ctx context.Context, mod api.Module, s []uint64) {
 	}
 	ptr, capacity := uint32(s[1]), uint32(s[2])
 	n := uint32(len(r.input))
-	if n <= capacity && !mod.Memory().Write(ptr, r.input) {
-		in.fault(r, "input", ptr, capacity)
-		s[0] = api.EncodeI32(errFault)
-		return
+	if n <= capacity {
+		if !mod.Memory().Write(ptr, r.input) {
+			in.fault(r, "input", ptr, capacity)
+			s[0] = api.EncodeI32(errFault)
+			return
+		}
+		// Copied: the module has it now, and thousands of checks in
+		// flight need not keep a second copy each.
+		r.input = nil
 	}
 	s[0] = api.EncodeI32(int32(n))
 }
