@@ -17,7 +17,7 @@ import (
 func init() {
 	zappy.Module("builtin", version.Version)
 	zappy.Register(zappy.Type{Name: "ping", Description: "ICMP echo", Schema: pingSchema, Capabilities: []string{"icmp"}}, checkPing)
-	zappy.Register(zappy.Type{Name: "tcp", Description: "TCP connect, optional send and expect", Schema: tcpSchema, Capabilities: []string{"tcp"}}, checkTCP)
+	zappy.RegisterThen(zappy.Type{Name: "tcp", Description: "TCP connect, optional send and expect", Schema: tcpSchema, Capabilities: []string{"tcp"}}, checkTCP)
 	zappy.Register(zappy.Type{Name: "udp", Description: "UDP send and reply", Schema: udpSchema, Capabilities: []string{"udp"}}, checkUDP)
 	zappy.Register(zappy.Type{Name: "http", Description: "HTTP(S) request", Schema: httpSchema, Capabilities: []string{"http"}}, checkHTTP)
 	zappy.Register(zappy.Type{Name: "quic", Description: "HTTP/3 request over QUIC", Schema: httpSchema, Capabilities: []string{"http3"}}, checkQUIC)

@@ -14,56 +14,86 @@ const tcpSchema = `{"type":"object","properties":{
 // checkTCP connects; with send it writes the payload; with expect it reads
 // until the expected text arrives. A port that stays silent fails an expect
 // (APMonitor 1.2.0 reported such a port as up).
-func checkTCP(c *zappy.Check) zappy.Result {
+//
+// It is written with callbacks (zappy.RegisterThen) because tcp checks are
+// the ones run by the thousand: parked on a read, such a check holds no
+// goroutine and no stack in the module, only its closures.
+func checkTCP(c *zappy.Check, done func(zappy.Result)) {
 	if !c.Config.Get("send").Exists() && c.Config.Get("expect").Str() == "" {
 		// Connect-only: the host closes the connection itself, saving a
 		// round trip.
-		info, err := c.ProbeTCP(c.Target, nil)
+		c.ProbeTCPThen(c.Target, nil, func(info *zappy.ConnectInfo, err error) {
+			if err != nil {
+				done(zappy.Down(err))
+				return
+			}
+			r := zappy.Up("connected to "+info.Remote+" in "+fmtMS(info.ConnectMS)).Metric("connect_ms", info.ConnectMS, "ms")
+			r.Fields = map[string]any{"remote": info.Remote, "connect_ms": info.ConnectMS}
+			r.LatencyMS = info.ConnectMS
+			done(r)
+		})
+		return
+	}
+	c.DialTCPThen(c.Target, nil, func(conn *zappy.Conn, err error) {
 		if err != nil {
-			return zappy.Down(err)
+			done(zappy.Down(err))
+			return
 		}
-		r := zappy.Up("connected to "+info.Remote+" in "+fmtMS(info.ConnectMS)).Metric("connect_ms", info.ConnectMS, "ms")
-		r.Fields = map[string]any{"remote": info.Remote, "connect_ms": info.ConnectMS}
-		r.LatencyMS = info.ConnectMS
-		return r
-	}
-	conn, err := c.DialTCP(c.Target, nil)
-	if err != nil {
-		return zappy.Down(err)
-	}
-	defer conn.Close()
-	// The result's fields are built once the check is decided, not before
-	// it waits: thousands of checks parked on a read then hold no map each.
-	sent := -1
-	if c.Config.Get("send").Exists() {
+		end := func(r zappy.Result) {
+			conn.Close()
+			done(r)
+		}
+		// The result's fields are built once the check is decided, not
+		// before it waits.
+		if !c.Config.Get("send").Exists() {
+			tcpExpect(c, conn, -1, end)
+			return
+		}
 		data, err := payload(c)
 		if err != nil {
-			return zappy.ErrorMsg(err.Error())
+			end(zappy.ErrorMsg(err.Error()))
+			return
 		}
-		if _, err := conn.Write(data); err != nil {
-			return tcpResult(zappy.Down(err), conn, sent, nil, -1)
-		}
-		sent = len(data)
-	}
+		conn.WriteThen(data, func(_ int, err error) {
+			if err != nil {
+				end(tcpResult(zappy.Down(err), conn, -1, nil, -1))
+				return
+			}
+			tcpExpect(c, conn, len(data), end)
+		})
+	})
+}
+
+// tcpExpect finishes a tcp check after the connect (and the send, when
+// sent >= 0): up at once without expect, else once the expected text
+// arrives.
+func tcpExpect(c *zappy.Check, conn *zappy.Conn, sent int, end func(zappy.Result)) {
 	expect := c.Config.Get("expect").Str()
 	if expect == "" {
-		return tcpResult(zappy.Up("connected to "+conn.Remote+" in "+fmtMS(conn.ConnectMS)), conn, sent, nil, -1)
+		end(tcpResult(zappy.Up("connected to "+conn.Remote+" in "+fmtMS(conn.ConnectMS)), conn, sent, nil, -1))
+		return
 	}
-	data, info, err := conn.Read(zappy.ReadRequest{Mode: "until", Delim: expect})
-	if data == nil {
-		data = []byte{}
-	}
-	switch {
-	case err == nil:
-		return tcpResult(zappy.Up("got "+quote([]byte(expect))+" from "+conn.Remote), conn, sent, data, info.ReadMS)
-	case len(data) == 0 && zappy.CodeOf(err) == "timeout":
-		return tcpResult(zappy.DownMsg("expected "+quote([]byte(expect))+" but "+conn.Remote+" stayed silent ("+err.Error()+")"), conn, sent, data, -1)
-	case len(data) == 0 && zappy.CodeOf(err) == "eof":
-		return tcpResult(zappy.DownMsg("expected "+quote([]byte(expect))+" but "+conn.Remote+" closed the connection without sending anything"), conn, sent, data, -1)
-	case len(data) > 0:
-		return tcpResult(zappy.DownMsg("expected "+quote([]byte(expect))+", got "+quote(data)), conn, sent, data, -1)
-	}
-	return tcpResult(zappy.Down(err), conn, sent, data, -1)
+	conn.ReadThen(zappy.ReadRequest{Mode: "until", Delim: expect}, func(data []byte, info zappy.ReadInfo, err error) {
+		if data == nil {
+			data = []byte{}
+		}
+		want := quote([]byte(expect))
+		var r zappy.Result
+		switch {
+		case err == nil:
+			end(tcpResult(zappy.Up("got "+want+" from "+conn.Remote), conn, sent, data, info.ReadMS))
+			return
+		case len(data) == 0 && zappy.CodeOf(err) == "timeout":
+			r = zappy.DownMsg("expected " + want + " but " + conn.Remote + " stayed silent (" + err.Error() + ")")
+		case len(data) == 0 && zappy.CodeOf(err) == "eof":
+			r = zappy.DownMsg("expected " + want + " but " + conn.Remote + " closed the connection without sending anything")
+		case len(data) > 0:
+			r = zappy.DownMsg("expected " + want + ", got " + quote(data))
+		default:
+			r = zappy.Down(err)
+		}
+		end(tcpResult(r, conn, sent, data, -1))
+	})
 }
 
 // tcpResult adds a tcp check's fields and metrics to r: the connection's,

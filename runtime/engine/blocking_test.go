@@ -126,6 +126,8 @@ func TestBlockingGo(t *testing.T) {
 	}{
 		{check.Request{Type: "banner", Target: "tcp://" + addr}, check.Up, "220 blocking"},
 		{check.Request{Type: "sleep", Config: cfg("ms", 10)}, check.Up, "slept"},
+		{check.Request{Type: "banner-then", Target: "tcp://" + addr}, check.Up, "220 blocking"},
+		{check.Request{Type: "then-nodone"}, check.Error, "check returned without calling done"},
 		{check.Request{Type: "panic"}, check.Error, "check panicked"},
 		{check.Request{Type: "badptr"}, check.Error, "invalid pointer"},
 		{check.Request{Type: "loop", Timeout: 200 * time.Millisecond}, check.Error, "did not finish within its timeout"},

@@ -175,6 +175,11 @@ func TestRunBasics(t *testing.T) {
 		{"connect refused", check.Request{Type: "connect", Target: "tcp://" + closed}, check.Down, check.ExceptionError, "connection refused"},
 		{"banner", check.Request{Type: "banner", Target: "tcp://" + addr}, check.Up, check.Success, "220 hello"},
 		{"sleep", check.Request{Type: "sleep", Config: cfg("ms", 20)}, check.Up, check.Success, "slept"},
+		{"banner with callbacks", check.Request{Type: "banner-then", Target: "tcp://" + addr}, check.Up, check.Success, "220 hello"},
+		{"banner with callbacks refused", check.Request{Type: "banner-then", Target: "tcp://" + closed}, check.Down, check.ExceptionError, "connection refused"},
+		{"panic in a callback", check.Request{Type: "banner-then", Target: "tcp://" + addr, Config: cfg("panic", true)}, check.Error, check.ExceptionError, "check panicked: assignment to entry in nil map"},
+		{"blocking call in a callback", check.Request{Type: "then-blocks", Target: "tcp://" + addr}, check.Error, check.ExceptionError, "tcp.read would block a check registered with RegisterThen"},
+		{"callbacks never call done", check.Request{Type: "then-nodone"}, check.Error, check.ExceptionError, "did not finish within its timeout"},
 		{"unknown type", check.Request{Type: "nope"}, check.Error, check.ExceptionError, `has no check type "nope"`},
 	}
 	for _, tt := range tests {

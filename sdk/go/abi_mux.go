@@ -27,10 +27,24 @@ type completion struct {
 // goroutine can still be switched out in the middle of a map or slice update
 // (an allocation may park it to assist the garbage collector), so every
 // access goes through mu.
+// checkRuntime is what the multiplexed runtime keeps per check.
+type checkRuntime struct {
+	then  bool // runs as a ThenHandler, on no goroutine of its own
+	ended bool // a ThenHandler check called done
+}
+
+// waiter is who waits for an operation: a parked check goroutine (ch) or
+// a ThenHandler's callback (then), run by zappy_complete itself.
+type waiter struct {
+	ch   chan completion
+	then func(zjson.Value, []byte, error)
+	c    *Check
+}
+
 var (
 	mu      sync.Mutex
 	checks  = map[int64]*Check{}
-	pending = map[int64]chan completion{}
+	pending = map[int64]waiter{}
 	idle    []chan *Check // parked workers waiting for their next check
 	chanBin []chan completion
 )
@@ -50,6 +64,12 @@ func exportStart(checkID int64, inputLen int32) {
 	}
 	mu.Lock()
 	checks[checkID] = c
+	if r := lookupType(c.Type); r != nil && r.then != nil {
+		mu.Unlock()
+		c.rt.then = true
+		step(c, func() { r.then(c, func(res Result) { endThen(c, res) }) })
+		return
+	}
 	var w chan *Check
 	if n := len(idle); n > 0 {
 		w = idle[n-1]
@@ -85,14 +105,65 @@ func worker(c *Check) {
 //go:wasmexport zappy_complete
 func exportComplete(token int64, jsonLen, dataLen int32) {
 	mu.Lock()
-	ch, ok := pending[token]
+	w, ok := pending[token]
 	delete(pending, token)
 	mu.Unlock()
 	if !ok {
 		return
 	}
 	v, data, err := takeResult(token, jsonLen, dataLen)
-	ch <- completion{v, data, err} // buffered: never blocks
+	if w.then != nil {
+		step(w.c, func() { w.then(v, data, err) })
+		return
+	}
+	w.ch <- completion{v, data, err} // buffered: never blocks
+}
+
+// step runs part of a ThenHandler check on the calling export, turning a
+// panic into the check's error result.
+func step(c *Check, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			endThen(c, Result{Status: StatusError, Class: ClassExceptionError, Message: "check panicked: " + panicText(r)})
+		}
+	}()
+	f()
+}
+
+// endThen reports a ThenHandler check's result; calls after the first are
+// ignored.
+func endThen(c *Check, res Result) {
+	if c.rt.ended {
+		return
+	}
+	c.rt.ended = true
+	mu.Lock()
+	delete(checks, c.ID)
+	mu.Unlock()
+	finish(c, res)
+}
+
+// callThen starts op and hands its result to then: at once when the host
+// completes it synchronously, else from zappy_complete.
+func callThen(c *Check, op int32, w *zjson.Writer, data []byte, then func(zjson.Value, []byte, error)) {
+	if c.canceled || c.rt.ended {
+		putWriter(w)
+		then(zjson.Value{}, nil, &Error{Code: "canceled", Message: "check canceled"})
+		return
+	}
+	req := w.Bytes()
+	tok := hostOp(c.ID, op, bufPtr(req), int32(len(req)), bufPtr(data), int32(len(data)))
+	putWriter(w)
+	switch {
+	case tok < 0:
+		then(zjson.Value{}, nil, abiError(tok, opName(op)))
+	case tok&readyBit != 0:
+		then(takeResult(tok, 0, 0))
+	default:
+		mu.Lock()
+		pending[tok] = waiter{then: then, c: c}
+		mu.Unlock()
+	}
 }
 
 //go:wasmexport zappy_cancel
@@ -135,6 +206,14 @@ func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte
 	if tok&readyBit != 0 {
 		return takeResult(tok, 0, 0)
 	}
+	if c.rt.then {
+		// No goroutine of its own to park: the operation runs on, its
+		// result is dropped.
+		mu.Lock()
+		pending[tok] = waiter{then: func(zjson.Value, []byte, error) {}, c: c}
+		mu.Unlock()
+		return zjson.Value{}, nil, &Error{Code: "invalid", Message: "zappy: " + opName(op) + " would block a check registered with RegisterThen; use the ...Then form"}
+	}
 	mu.Lock()
 	var ch chan completion
 	if n := len(chanBin); n > 0 {
@@ -143,7 +222,7 @@ func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte
 	} else {
 		ch = make(chan completion, 1)
 	}
-	pending[tok] = ch
+	pending[tok] = waiter{ch: ch}
 	mu.Unlock()
 	r := <-ch
 	mu.Lock()

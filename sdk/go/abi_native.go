@@ -13,4 +13,15 @@ func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte
 	return zjson.Value{}, nil, &Error{Code: "invalid", Message: "zappy: " + opName(op) + " needs the zappy host (build with GOOS=wasip1 GOARCH=wasm)"}
 }
 
+// checkRuntime: nothing per check in this mode.
+//
+//lint:ignore U1000 Check.rt has this type in every mode
+type checkRuntime struct{}
+
+// callThen runs op to the end, then hands its result to then: here every
+// operation completes before its call returns.
+func callThen(c *Check, op int32, w *zjson.Writer, data []byte, then func(zjson.Value, []byte, error)) {
+	then(call(c, op, w, data))
+}
+
 func logf(c *Check, level int32, msg string) {}

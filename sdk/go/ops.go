@@ -251,6 +251,17 @@ func dialRequest(address string, o *DialOptions, closeAfter bool) *zjson.Writer 
 // DialTCP connects to address (host:port, or a tcp:// URL).
 func (c *Check) DialTCP(address string, o *DialOptions) (*Conn, error) {
 	v, _, err := send(c, opTCPConnect, dialRequest(address, o, false), nil)
+	return connFrom(c, v, err)
+}
+
+// DialTCPThen is DialTCP for a ThenHandler: then gets the connection.
+func (c *Check) DialTCPThen(address string, o *DialOptions, then func(*Conn, error)) {
+	callThen(c, opTCPConnect, dialRequest(address, o, false), nil, func(v zjson.Value, _ []byte, err error) {
+		then(connFrom(c, v, err))
+	})
+}
+
+func connFrom(c *Check, v zjson.Value, err error) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -277,13 +288,23 @@ type ConnectInfo struct {
 // o.TLS, completes a handshake). No handle is kept.
 func (c *Check) ProbeTCP(address string, o *DialOptions) (*ConnectInfo, error) {
 	v, _, err := send(c, opTCPConnect, dialRequest(address, o, true), nil)
-	info := &ConnectInfo{
+	return connectInfoFrom(v), err
+}
+
+// ProbeTCPThen is ProbeTCP for a ThenHandler.
+func (c *Check) ProbeTCPThen(address string, o *DialOptions, then func(*ConnectInfo, error)) {
+	callThen(c, opTCPConnect, dialRequest(address, o, true), nil, func(v zjson.Value, _ []byte, err error) {
+		then(connectInfoFrom(v), err)
+	})
+}
+
+func connectInfoFrom(v zjson.Value) *ConnectInfo {
+	return &ConnectInfo{
 		Remote:    v.Get("remote").Str(),
 		Local:     v.Get("local").Str(),
 		ConnectMS: v.Get("connect_ms").Float(),
 		TLS:       tlsInfo(v.Get("tls")),
 	}
-	return info, err
 }
 
 func (cn *Conn) handleReq(extra func(w *zjson.Writer)) *zjson.Writer {
@@ -302,6 +323,13 @@ func (cn *Conn) handleReq(extra func(w *zjson.Writer)) *zjson.Writer {
 func (cn *Conn) Write(p []byte) (int, error) {
 	v, _, err := send(cn.c, opTCPWrite, cn.handleReq(nil), p)
 	return int(v.Get("n").Int()), err
+}
+
+// WriteThen is Write for a ThenHandler: then gets the bytes written.
+func (cn *Conn) WriteThen(p []byte, then func(int, error)) {
+	callThen(cn.c, opTCPWrite, cn.handleReq(nil), p, func(v zjson.Value, _ []byte, err error) {
+		then(int(v.Get("n").Int()), err)
+	})
 }
 
 // WriteString sends s.
@@ -329,7 +357,28 @@ type ReadInfo struct {
 
 // Read reads per r. Partial data is returned alongside an error.
 func (cn *Conn) Read(r ReadRequest) ([]byte, ReadInfo, error) {
-	req := cn.handleReq(func(w *zjson.Writer) {
+	v, data, err := send(cn.c, opTCPRead, cn.readReq(r), nil)
+	return data, readInfoFrom(v), err
+}
+
+// ReadThen is Read for a ThenHandler.
+func (cn *Conn) ReadThen(r ReadRequest, then func([]byte, ReadInfo, error)) {
+	callThen(cn.c, opTCPRead, cn.readReq(r), nil, func(v zjson.Value, data []byte, err error) {
+		then(data, readInfoFrom(v), err)
+	})
+}
+
+func readInfoFrom(v zjson.Value) ReadInfo {
+	return ReadInfo{
+		EOF:       v.Get("eof").Truthy(),
+		TimedOut:  v.Get("timed_out").Truthy(),
+		Truncated: v.Get("truncated").Truthy(),
+		ReadMS:    v.Get("read_ms").Float(),
+	}
+}
+
+func (cn *Conn) readReq(r ReadRequest) *zjson.Writer {
+	return cn.handleReq(func(w *zjson.Writer) {
 		w.Key("mode")
 		w.String(r.Mode)
 		if r.N > 0 {
@@ -349,13 +398,6 @@ func (cn *Conn) Read(r ReadRequest) ([]byte, ReadInfo, error) {
 			w.Int(int64(r.MaxBytes))
 		}
 	})
-	v, data, err := send(cn.c, opTCPRead, req, nil)
-	return data, ReadInfo{
-		EOF:       v.Get("eof").Truthy(),
-		TimedOut:  v.Get("timed_out").Truthy(),
-		Truncated: v.Get("truncated").Truthy(),
-		ReadMS:    v.Get("read_ms").Float(),
-	}, err
 }
 
 // ReadLine reads up to and including "\n" and returns the line without the
@@ -363,6 +405,13 @@ func (cn *Conn) Read(r ReadRequest) ([]byte, ReadInfo, error) {
 func (cn *Conn) ReadLine() (string, error) {
 	b, _, err := cn.Read(ReadRequest{Mode: "line"})
 	return trimEOL(string(b)), err
+}
+
+// ReadLineThen is ReadLine for a ThenHandler.
+func (cn *Conn) ReadLineThen(then func(string, error)) {
+	cn.ReadThen(ReadRequest{Mode: "line"}, func(b []byte, _ ReadInfo, err error) {
+		then(trimEOL(string(b)), err)
+	})
 }
 
 func trimEOL(s string) string {

@@ -298,9 +298,19 @@ type Type struct {
 	Capabilities []string
 }
 
+// ThenHandler runs one check written with callbacks (the ...Then forms of
+// the primitives): it starts the check's first operation and returns; the
+// check ends when it calls done, exactly once. Such a check needs no
+// goroutine while it waits, so thousands in flight cost a few hundred bytes
+// each instead of a goroutine stack each. Inside a ThenHandler and its
+// callbacks only the ...Then forms may wait: a blocking call (Read, DialTCP,
+// ...) fails with code invalid.
+type ThenHandler func(c *Check, done func(Result))
+
 type registered struct {
 	typ     Type
 	handler Handler
+	then    ThenHandler
 }
 
 var (
@@ -316,26 +326,59 @@ func Module(name, version string) {
 
 // Register adds a check type. Call it from init; registering the same name
 // twice replaces the handler.
-func Register(t Type, h Handler) {
+func Register(t Type, h Handler) { register(registered{typ: t, handler: h}) }
+
+// RegisterThen adds a check type written with callbacks (see ThenHandler).
+func RegisterThen(t Type, h ThenHandler) {
+	register(registered{typ: t, handler: blockingOf(h), then: h})
+}
+
+func register(r registered) {
 	for i := range types {
-		if types[i].typ.Name == t.Name {
-			types[i] = registered{t, h}
+		if types[i].typ.Name == r.typ.Name {
+			types[i] = r
 			return
 		}
 	}
-	types = append(types, registered{t, h})
+	types = append(types, r)
 }
 
-func handlerFor(name string) Handler {
-	for _, r := range types {
-		if r.typ.Name == name {
-			return r.handler
+func lookupType(name string) *registered {
+	for i := range types {
+		if types[i].typ.Name == name {
+			return &types[i]
 		}
 	}
 	if len(types) == 1 {
-		return types[0].handler
+		return &types[0]
 	}
 	return nil
+}
+
+func handlerFor(name string) Handler {
+	if r := lookupType(name); r != nil {
+		return r.handler
+	}
+	return nil
+}
+
+// blockingOf runs a ThenHandler where every operation completes before its
+// call returns (blocking mode, native builds): its callbacks, and done, have
+// all run by the time h returns.
+func blockingOf(h ThenHandler) Handler {
+	return func(c *Check) Result {
+		var res Result
+		called := false
+		h(c, func(r Result) {
+			if !called {
+				res, called = r, true
+			}
+		})
+		if !called {
+			return ErrorMsg("check returned without calling done")
+		}
+		return res
+	}
 }
 
 func manifestJSON(mode string) []byte {
@@ -397,6 +440,8 @@ type Check struct {
 	AfterEveryN int
 
 	canceled bool
+	//lint:ignore U1000 only the multiplexed runtime (abi_mux.go) keeps anything here
+	rt checkRuntime // what the ABI mode keeps per check
 }
 
 // Canceled reports whether the host has given up on this check (deadline

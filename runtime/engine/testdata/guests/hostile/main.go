@@ -58,6 +58,44 @@ func init() {
 		}
 		return zappy.Up(line).Field("banner", line)
 	}, "tcp")
+	// banner-then: banner written with callbacks (zappy.RegisterThen).
+	then := func(name string, h zappy.ThenHandler) {
+		zappy.RegisterThen(zappy.Type{Name: name, Capabilities: []string{"tcp"}}, h)
+	}
+	then("banner-then", func(c *zappy.Check, done func(zappy.Result)) {
+		c.DialTCPThen(c.Target, nil, func(conn *zappy.Conn, err error) {
+			if err != nil {
+				done(zappy.Down(err))
+				return
+			}
+			conn.ReadThen(zappy.ReadRequest{Mode: "line"}, func(line []byte, _ zappy.ReadInfo, err error) {
+				conn.Close()
+				if err != nil {
+					done(zappy.Down(err))
+					return
+				}
+				if c.Config.Get("panic").Truthy() {
+					var m map[string]int
+					m["boom"] = 1 // nil map write, inside a callback
+				}
+				done(zappy.Up(strings.TrimSpace(string(line))))
+				done(zappy.DownMsg("a second done is ignored"))
+			})
+		})
+	})
+	// then-blocks calls a blocking primitive inside a callback.
+	then("then-blocks", func(c *zappy.Check, done func(zappy.Result)) {
+		c.DialTCPThen(c.Target, nil, func(conn *zappy.Conn, err error) {
+			if err != nil {
+				done(zappy.Down(err))
+				return
+			}
+			_, err = conn.ReadLine()
+			done(zappy.Down(err))
+		})
+	})
+	// then-nodone forgets to call done.
+	then("then-nodone", func(c *zappy.Check, done func(zappy.Result)) {})
 	// sleep: waits config.ms through the host timer.
 	reg("sleep", func(c *zappy.Check) zappy.Result {
 		if err := c.Sleep(time.Duration(c.Config.Get("ms").Int()) * time.Millisecond); err != nil {
