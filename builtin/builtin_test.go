@@ -405,6 +405,13 @@ func TestTCP(t *testing.T) {
 		holdOpen(c)
 	})
 	silent := serveTCP(t, holdOpen)
+	// A banner longer than the host's first read buffer (512 bytes), the
+	// expected text at its end.
+	longBanner := strings.Repeat("220-", 500) + "ready\r\n"
+	long := serveTCP(t, func(c net.Conn) {
+		io.WriteString(c, longBanner)
+		holdOpen(c)
+	})
 	smtp := serveTCP(t, func(c net.Conn) {
 		io.WriteString(c, "220 mail.test ESMTP\r\n")
 		holdOpen(c)
@@ -464,6 +471,11 @@ func TestTCP(t *testing.T) {
 			name: "banner", target: "tcp://" + ssh, config: map[string]any{"expect": "SSH-2.0"},
 			status: check.Up, class: check.Success, message: `got "SSH-2.0" from ` + ssh,
 			fields: map[string]any{"banner": "SSH-2.0", "response": "SSH-2.0", "remote": ssh},
+		},
+		{
+			name: "long banner", target: "tcp://" + long, config: map[string]any{"expect": "ready"},
+			status: check.Up, class: check.Success, message: `got "ready" from ` + long,
+			fields: map[string]any{"response": longBanner[:len(longBanner)-2], "remote": long},
 		},
 		{
 			name: "banner whole line", target: "tcp://" + ssh, config: map[string]any{"expect": "\r\n"},

@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // The reactor: one epoll instance and one goroutine that wait for every
@@ -119,8 +120,9 @@ func (r *reactor) loop() {
 				continue
 			}
 			// Not expected with a valid epoll descriptor; keep going
-			// rather than strand every waiting read.
+			// rather than strand every waiting read, without spinning.
 			slog.Error("hostfuncs: epoll_wait failed", "error", err)
+			time.Sleep(100 * time.Millisecond)
 			continue
 		}
 		for _, ev := range events[:n] {

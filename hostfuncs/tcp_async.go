@@ -3,8 +3,10 @@ package hostfuncs
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -40,13 +42,19 @@ var scratchBufs = sync.Pool{New: func() any { return new([tcpReadChunk]byte) }}
 // at once; when more is needed the socket is handed to the reactor.
 func (op *readOp) startAsync(ctx context.Context, rc syscall.RawConn, timeoutMS int, done func([]byte, TCPReadResponse, error)) {
 	ar := &asyncRead{op: op, ctx: ctx, rc: rc, done: done}
-	ar.mu.Lock()
-	// A deadline left by an earlier blocking call would make every raw
-	// read fail; the reactor's timer bounds this read instead.
-	op.conn.SetReadDeadline(time.Time{})
-	if err := ctx.Err(); err != nil {
-		ar.finish(err)
-	} else if ar.pump() {
+	ar.locked(func() {
+		// A deadline left by an earlier blocking call would make every raw
+		// read fail; the reactor's timer bounds this read instead.
+		op.conn.SetReadDeadline(time.Time{})
+		// What is already buffered decides a read even after ctx ended,
+		// as on the blocking path.
+		if op.need() > 0 && ctx.Err() != nil {
+			ar.finish(ctx.Err())
+			return
+		}
+		if !ar.pump() {
+			return
+		}
 		op.c.waiting.Store(ar)
 		if timeoutMS > 0 {
 			ar.timer = time.AfterFunc(time.Duration(timeoutMS)*time.Millisecond, func() { ar.fail(os.ErrDeadlineExceeded) })
@@ -57,8 +65,25 @@ func (op *readOp) startAsync(ctx context.Context, rc syscall.RawConn, timeoutMS 
 		if err := theReactor.arm(ar); err != nil {
 			ar.finish(err)
 		}
-	}
-	ar.unlockAndDeliver()
+	})
+}
+
+// locked runs f with mu held, then delivers the read if f decided it. A
+// panic in f, which would be a bug here, fails the read instead of killing
+// the module instance or, on the reactor's goroutine, the process.
+func (ar *asyncRead) locked(f func()) {
+	ar.mu.Lock()
+	defer ar.unlockAndDeliver()
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("hostfuncs: TCP read failed on an internal error", "panic", r, "stack", string(debug.Stack()))
+			ar.over = true
+			ar.release()
+			ar.data, ar.resp, ar.err = nil, TCPReadResponse{}, Errorf(CodeInvalid, "%s: internal error: %v", ar.op.doing, r)
+			ar.op.c.reading.Store(false)
+		}
+	}()
+	f()
 }
 
 // pump reads what the socket has until the read is decided (false) or the
@@ -80,23 +105,25 @@ func (ar *asyncRead) pump() (wait bool) {
 			buf = scratch[:min(room, tcpReadChunk)]
 		}
 		n, errno, err := rawRead(ar.rc, buf)
-		if scratch != nil {
-			if n > 0 {
-				copy(ar.op.space(n), scratch[:n])
-			}
-			scratchBufs.Put(scratch)
-		}
 		switch {
 		case err != nil:
 			ar.finish(err)
 		case errno == errAgain:
-			return true
+			wait = true
 		case errno != nil:
 			ar.finish(&net.OpError{Op: "read", Net: "tcp", Addr: ar.op.conn.RemoteAddr(), Err: os.NewSyscallError("read", errno)})
 		case n == 0:
 			ar.op.got(0, io.EOF)
+		case scratch != nil:
+			ar.op.c.buf = append(ar.op.c.buf, scratch[:n]...)
 		default:
 			ar.op.got(n, nil)
+		}
+		if scratch != nil {
+			scratchBufs.Put(scratch)
+		}
+		if wait {
+			return true
 		}
 	}
 	return false
@@ -105,20 +132,18 @@ func (ar *asyncRead) pump() (wait bool) {
 // ready is the reactor's call when the socket is readable (or closed, or in
 // error): read on, then wait again or deliver.
 func (ar *asyncRead) ready() {
-	ar.mu.Lock()
-	if !ar.over && ar.pump() {
-		if err := theReactor.rearm(ar); err != nil {
-			ar.finish(err)
+	ar.locked(func() {
+		if !ar.over && ar.pump() {
+			if err := theReactor.rearm(ar); err != nil {
+				ar.finish(err)
+			}
 		}
-	}
-	ar.unlockAndDeliver()
+	})
 }
 
 // fail ends the read with err unless it has already ended.
 func (ar *asyncRead) fail(err error) {
-	ar.mu.Lock()
-	ar.finish(err)
-	ar.unlockAndDeliver()
+	ar.locked(func() { ar.finish(err) })
 }
 
 // finish decides the read with ioErr (nil: need said it is complete) and
@@ -128,6 +153,14 @@ func (ar *asyncRead) finish(ioErr error) {
 		return
 	}
 	ar.over = true
+	ar.release()
+	ar.data, ar.resp, ar.err = ar.op.end(ar.ctx, ioErr)
+	ar.op.c.reading.Store(false)
+}
+
+// release lets go of the timer, the context and the reactor. Idempotent;
+// called with mu held.
+func (ar *asyncRead) release() {
 	if ar.timer != nil {
 		ar.timer.Stop()
 	}
@@ -137,10 +170,7 @@ func (ar *asyncRead) finish(ioErr error) {
 	if ar.id != 0 {
 		theReactor.remove(ar)
 	}
-	c := ar.op.c
-	c.waiting.CompareAndSwap(ar, nil)
-	ar.data, ar.resp, ar.err = ar.op.end(ar.ctx, ioErr)
-	c.reading.Store(false)
+	ar.op.c.waiting.CompareAndSwap(ar, nil)
 }
 
 // unlockAndDeliver releases mu and, the first time the read is decided,

@@ -851,3 +851,67 @@ func TestTCPReset(t *testing.T) {
 		}
 	})
 }
+
+// TestTCPReadLargeReplies reads replies larger than a connection's first
+// buffer (512 bytes) and than one read syscall (16 KiB), both when they are
+// already waiting when the read starts and when they arrive after the read
+// has parked.
+func TestTCPReadLargeReplies(t *testing.T) {
+	long := strings.Repeat("x", 3000) + "\n"
+	huge := strings.Repeat("0123456789abcdef", 2600) // 41,600 bytes
+	bothReadPaths(t, func(t *testing.T) {
+		tests := []struct {
+			name  string
+			late  bool // the server sends only after the client's "go\n"
+			send  string
+			req   TCPReadRequest
+			want  string
+			close bool
+		}{
+			{name: "long line waiting", send: long, req: TCPReadRequest{Mode: "line"}, want: long},
+			{name: "long line arriving", late: true, send: long, req: TCPReadRequest{Mode: "line"}, want: long},
+			{name: "huge to eof waiting", send: huge, close: true, req: TCPReadRequest{Mode: "eof"}, want: huge},
+			{name: "huge to eof arriving", late: true, send: huge, close: true, req: TCPReadRequest{Mode: "eof"}, want: huge},
+			{name: "huge n arriving", late: true, send: huge, req: TCPReadRequest{Mode: "n", N: len(huge)}, want: huge},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				sent := make(chan struct{})
+				addr := serveTCP(t, func(c net.Conn) {
+					if tt.late {
+						bufio.NewReader(c).ReadString('\n')
+					}
+					c.Write([]byte(tt.send))
+					close(sent)
+					if !tt.close {
+						holdOpen(c)
+					}
+				})
+				c := connect(t, addr)
+				if !tt.late {
+					<-sent
+				}
+				type outcome struct {
+					data []byte
+					err  error
+				}
+				got := make(chan outcome, 1)
+				go func() {
+					tt.req.TimeoutMS = 5000
+					data, _, err := c.Read(context.Background(), tt.req)
+					got <- outcome{data, err}
+				}()
+				if tt.late {
+					waitFor(t, c.reading.Load)
+					if _, err := c.Write(context.Background(), []byte("go\n")); err != nil {
+						t.Fatal(err)
+					}
+				}
+				o := <-got
+				if o.err != nil || string(o.data) != tt.want {
+					t.Fatalf("read %d bytes, %v; want %d bytes", len(o.data), o.err, len(tt.want))
+				}
+			})
+		}
+	})
+}

@@ -127,6 +127,8 @@ func TestBlockingGo(t *testing.T) {
 		{check.Request{Type: "banner", Target: "tcp://" + addr}, check.Up, "220 blocking"},
 		{check.Request{Type: "sleep", Config: cfg("ms", 10)}, check.Up, "slept"},
 		{check.Request{Type: "banner-then", Target: "tcp://" + addr}, check.Up, "220 blocking"},
+		{check.Request{Type: "banner-then", Target: "tcp://" + addr, Config: cfg("panic_after_done", true)}, check.Up, "220 blocking"},
+		{check.Request{Type: "banner-then", Target: "tcp://" + addr, Config: cfg("panic", true)}, check.Error, "check panicked"},
 		{check.Request{Type: "then-nodone"}, check.Error, "check returned without calling done"},
 		{check.Request{Type: "panic"}, check.Error, "check panicked"},
 		{check.Request{Type: "badptr"}, check.Error, "invalid pointer"},

@@ -177,6 +177,7 @@ func TestRunBasics(t *testing.T) {
 		{"sleep", check.Request{Type: "sleep", Config: cfg("ms", 20)}, check.Up, check.Success, "slept"},
 		{"banner with callbacks", check.Request{Type: "banner-then", Target: "tcp://" + addr}, check.Up, check.Success, "220 hello"},
 		{"banner with callbacks refused", check.Request{Type: "banner-then", Target: "tcp://" + closed}, check.Down, check.ExceptionError, "connection refused"},
+		{"panic after done", check.Request{Type: "banner-then", Target: "tcp://" + addr, Config: cfg("panic_after_done", true)}, check.Up, check.Success, "220 hello"},
 		{"panic in a callback", check.Request{Type: "banner-then", Target: "tcp://" + addr, Config: cfg("panic", true)}, check.Error, check.ExceptionError, "check panicked: assignment to entry in nil map"},
 		{"blocking call in a callback", check.Request{Type: "then-blocks", Target: "tcp://" + addr}, check.Error, check.ExceptionError, "tcp.read would block a check registered with RegisterThen"},
 		{"callbacks never call done", check.Request{Type: "then-nodone"}, check.Error, check.ExceptionError, "did not finish within its timeout"},

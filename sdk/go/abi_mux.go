@@ -170,6 +170,12 @@ func callThen(c *Check, op int32, w *zjson.Writer, data []byte, then func(zjson.
 func exportCancel(checkID int64) {
 	mu.Lock()
 	c, ok := checks[checkID]
+	if ok && c.rt.then {
+		// The host has ended the check: nothing waits for its done, and
+		// a callback check has no goroutine whose return would drop it.
+		delete(checks, checkID)
+		c.rt.ended = true
+	}
 	mu.Unlock()
 	if ok {
 		c.canceled = true

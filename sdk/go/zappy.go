@@ -303,8 +303,12 @@ type Type struct {
 // check ends when it calls done, exactly once. Such a check needs no
 // goroutine while it waits, so thousands in flight cost a few hundred bytes
 // each instead of a goroutine stack each. Inside a ThenHandler and its
-// callbacks only the ...Then forms may wait: a blocking call (Read, DialTCP,
-// ...) fails with code invalid.
+// callbacks only the ...Then forms may wait: in the multiplexed mode a
+// blocking call (Read, DialTCP, ...) fails with code invalid (in blocking
+// mode, under TinyGo, it works; write for the stricter rule). A callback
+// may run before the ...Then call that registered it returns (a refusal, a
+// canceled check), so a callback that retries should not do so without
+// bound.
 type ThenHandler func(c *Check, done func(Result))
 
 type registered struct {
@@ -366,9 +370,15 @@ func handlerFor(name string) Handler {
 // call returns (blocking mode, native builds): its callbacks, and done, have
 // all run by the time h returns.
 func blockingOf(h ThenHandler) Handler {
-	return func(c *Check) Result {
-		var res Result
+	return func(c *Check) (res Result) {
 		called := false
+		defer func() {
+			// As in the multiplexed runtime, the first done wins over a
+			// later panic.
+			if r := recover(); r != nil && !called {
+				panic(r)
+			}
+		}()
 		h(c, func(r Result) {
 			if !called {
 				res, called = r, true

@@ -80,6 +80,9 @@ func init() {
 				}
 				done(zappy.Up(strings.TrimSpace(string(line))))
 				done(zappy.DownMsg("a second done is ignored"))
+				if c.Config.Get("panic_after_done").Truthy() {
+					panic("after done: ignored, the first done won")
+				}
 			})
 		})
 	})
