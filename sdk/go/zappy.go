@@ -27,7 +27,10 @@
 // its own goroutine, parks it while the host works, and wakes it when the
 // result arrives, so one module instance serves thousands of checks at once.
 // Panics in a check are recovered and reported as status error for that check
-// only. See sdk/ABI.md for the contract this package implements.
+// only. A parked check costs its goroutine (about 4 KiB of stack); types meant
+// to run by the thousand can be written with callbacks instead (RegisterThen
+// and the ...Then forms of the TCP primitives), which need no goroutine. See
+// sdk/ABI.md for the contract this package implements.
 package zappy
 
 import (
