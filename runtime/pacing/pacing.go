@@ -28,20 +28,14 @@ import (
 	"github.com/zappy-mon/zappy/runtime/check"
 	"github.com/zappy-mon/zappy/runtime/notify"
 	"github.com/zappy-mon/zappy/runtime/state"
+	zappy "github.com/zappy-mon/zappy/sdk/go"
 )
 
 // Delay is how long after the k-th notification of an outage the next one
-// is due (k ≥ 1). With n ≤ 1 the interval is constant.
-func Delay(every time.Duration, n, k int) time.Duration {
-	if k <= 0 {
-		return 0
-	}
-	if n <= 1 || k >= n {
-		return every
-	}
-	t := float64(k) / float64(n)
-	return time.Duration(float64(every) * t * (2 - t))
-}
+// is due (k ≥ 1). With n ≤ 1 the interval is constant. It is the SDK's
+// PacingDelay, so that modules pacing their own notices follow the same
+// curve by construction.
+func Delay(every time.Duration, n, k int) time.Duration { return zappy.PacingDelay(every, n, k) }
 
 // Policy is what governs one monitor's state and notifications.
 type Policy struct {

@@ -19,9 +19,7 @@ import (
 	"time"
 
 	"github.com/zappy-mon/zappy/internal/testutil"
-	"github.com/zappy-mon/zappy/runtime/pacing"
 	"github.com/zappy-mon/zappy/runtime/scheduler"
-	zappy "github.com/zappy-mon/zappy/sdk/go"
 )
 
 var (
@@ -268,19 +266,5 @@ monitors:
 	want := fmt.Sprintf("PORT CHANGE: sw in Lab: Gi0/2 oper=down admin=up (was oper=up admin=up) at %s", changedAt.UTC().Format("3:04 PM")+" UTC")
 	if changedAt.IsZero() || d[0].Message != want || !d[0].At.Equal(changedAt) {
 		t.Errorf("delivered %q at %v\nwant %q at %v", d[0].Message, d[0].At, want, changedAt)
-	}
-}
-
-// TestSDKPacingMatchesDaemon: the curve modules pace their events with
-// (sdk/go PacingDelay) is the daemon's (runtime/pacing.Delay).
-func TestSDKPacingMatchesDaemon(t *testing.T) {
-	for _, every := range []time.Duration{time.Second, 7 * time.Second, 10 * time.Minute, 25 * time.Hour} {
-		for n := -1; n <= 12; n++ {
-			for k := -1; k <= 15; k++ {
-				if got, want := zappy.PacingDelay(every, n, k), pacing.Delay(every, n, k); got != want {
-					t.Errorf("PacingDelay(%v, %d, %d) = %v, pacing.Delay = %v", every, n, k, got, want)
-				}
-			}
-		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	zappy "github.com/zappy-mon/zappy/sdk/go"
 )
 
 // Notice is the pacing of one kind of change notice about one thing (an
@@ -29,17 +31,7 @@ type Pacer struct {
 }
 
 // Delay is the wait after the k-th notice of a burst.
-func (p Pacer) Delay(k int) time.Duration {
-	every, n := p.every(), max(p.N, 1)
-	if k <= 0 {
-		return 0
-	}
-	if n <= 1 || k >= n {
-		return every
-	}
-	t := float64(k) / float64(n)
-	return time.Duration(float64(every) * t * (2 - t))
-}
+func (p Pacer) Delay(k int) time.Duration { return zappy.PacingDelay(p.every(), p.N, k) }
 
 func (p Pacer) every() time.Duration {
 	if p.Every <= 0 {
