@@ -205,87 +205,54 @@ func (w *Writer) Any(x any) {
 	case Marshaler:
 		v.MarshalZJSON(w)
 	case []any:
-		w.ArrayStart()
-		for _, e := range v {
-			w.Any(e)
-		}
-		w.ArrayEnd()
+		writeSlice(w, v, (*Writer).Any)
 	case []string:
-		w.ArrayStart()
-		for _, e := range v {
-			w.String(e)
-		}
-		w.ArrayEnd()
+		writeSlice(w, v, (*Writer).String)
 	case []float64:
-		w.ArrayStart()
-		for _, e := range v {
-			w.Float(e)
-		}
-		w.ArrayEnd()
-	case map[string]any:
-		w.ObjectStart()
-		for _, k := range sortedKeys(v) {
-			w.Key(k)
-			w.Any(v[k])
-		}
-		w.ObjectEnd()
-	case map[string]string:
-		w.ObjectStart()
-		for _, k := range sortedKeys(v) {
-			w.Key(k)
-			w.String(v[k])
-		}
-		w.ObjectEnd()
+		writeSlice(w, v, (*Writer).Float)
 	case []map[string]any:
-		w.ArrayStart()
-		for _, e := range v {
-			w.Any(e)
-		}
-		w.ArrayEnd()
+		writeSlice(w, v, func(w *Writer, m map[string]any) { w.Any(m) })
 	case []int:
-		w.ArrayStart()
-		for _, e := range v {
-			w.Int(int64(e))
-		}
-		w.ArrayEnd()
+		writeSlice(w, v, func(w *Writer, n int) { w.Int(int64(n)) })
 	case []int64:
-		w.ArrayStart()
-		for _, e := range v {
-			w.Int(e)
-		}
-		w.ArrayEnd()
+		writeSlice(w, v, (*Writer).Int)
 	case []bool:
-		w.ArrayStart()
-		for _, e := range v {
-			w.Bool(e)
-		}
-		w.ArrayEnd()
+		writeSlice(w, v, (*Writer).Bool)
+	case map[string]any:
+		writeMap(w, v, (*Writer).Any)
+	case map[string]string:
+		writeMap(w, v, (*Writer).String)
 	case map[string]float64:
-		w.ObjectStart()
-		for _, k := range sortedKeys(v) {
-			w.Key(k)
-			w.Float(v[k])
-		}
-		w.ObjectEnd()
+		writeMap(w, v, (*Writer).Float)
 	case map[string]int:
-		w.ObjectStart()
-		for _, k := range sortedKeys(v) {
-			w.Key(k)
-			w.Int(int64(v[k]))
-		}
-		w.ObjectEnd()
+		writeMap(w, v, func(w *Writer, n int) { w.Int(int64(n)) })
 	case map[string]bool:
-		w.ObjectStart()
-		for _, k := range sortedKeys(v) {
-			w.Key(k)
-			w.Bool(v[k])
-		}
-		w.ObjectEnd()
+		writeMap(w, v, (*Writer).Bool)
 	case error:
 		w.String(v.Error())
 	default:
 		w.reflectValue(reflect.ValueOf(x))
 	}
+}
+
+// writeSlice and writeMap are Any's fast paths for common element types
+// (no reflection, which matters inside a module). A nil slice or map is
+// written empty.
+func writeSlice[T any](w *Writer, s []T, elem func(*Writer, T)) {
+	w.ArrayStart()
+	for _, e := range s {
+		elem(w, e)
+	}
+	w.ArrayEnd()
+}
+
+func writeMap[T any](w *Writer, m map[string]T, val func(*Writer, T)) {
+	w.ObjectStart()
+	for _, k := range sortedKeys(m) {
+		w.Key(k)
+		val(w, m[k])
+	}
+	w.ObjectEnd()
 }
 
 // reflectValue covers the kinds Any has no fast case for: other maps with
