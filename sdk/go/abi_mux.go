@@ -203,6 +203,12 @@ func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte
 		putWriter(w)
 		return zjson.Value{}, nil, &Error{Code: "canceled", Message: "check canceled"}
 	}
+	if c.rt.then && op != opTCPClose {
+		// No goroutine of its own to park, whether or not this result
+		// would happen to be ready; only close never waits.
+		putWriter(w)
+		return zjson.Value{}, nil, &Error{Code: "invalid", Message: "zappy: " + opName(op) + " would block a check registered with RegisterThen; use the ...Then form"}
+	}
 	req := w.Bytes()
 	tok := hostOp(c.ID, op, bufPtr(req), int32(len(req)), bufPtr(data), int32(len(data)))
 	putWriter(w)
@@ -211,14 +217,6 @@ func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte
 	}
 	if tok&readyBit != 0 {
 		return takeResult(tok, 0, 0)
-	}
-	if c.rt.then {
-		// No goroutine of its own to park: the operation runs on, its
-		// result is dropped.
-		mu.Lock()
-		pending[tok] = waiter{then: func(zjson.Value, []byte, error) {}, c: c}
-		mu.Unlock()
-		return zjson.Value{}, nil, &Error{Code: "invalid", Message: "zappy: " + opName(op) + " would block a check registered with RegisterThen; use the ...Then form"}
 	}
 	mu.Lock()
 	var ch chan completion

@@ -66,6 +66,7 @@ func takeResult(token int64, jsonLen, dataLen int32) (zjson.Value, []byte, error
 		if r < 0 {
 			return zjson.Value{}, nil, abiError(r, "take")
 		}
+		r &^= tooSmall // the sizes are below the flag
 		jsonLen, dataLen = int32(r>>32&sizeMask), int32(r&sizeMask)
 	}
 	js = make([]byte, jsonLen)
