@@ -4,21 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -35,8 +28,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/quic-go/quic-go/http3"
 
 	"github.com/zappy-mon/zappy/builtin"
 	"github.com/zappy-mon/zappy/hostfuncs"
@@ -84,30 +75,12 @@ func TestMain(m *testing.M) {
 // installTrustedCA makes a CA and makes it the only system root of this
 // process. It must run before anything loads the system roots.
 func installTrustedCA(dir string) (*testutil.CA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testutil.MakeCA("zappy builtin test root", time.Now().Add(-time.Hour))
 	if err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "zappy builtin test root", Organization: []string{"zappy tests"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(10 * 365 * 24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	file, certDir := filepath.Join(dir, "roots.pem"), filepath.Join(dir, "roots.d")
-	if err := os.WriteFile(file, pemBytes, 0o644); err != nil {
+	if err := os.WriteFile(file, ca.PEM, 0o644); err != nil {
 		return nil, err
 	}
 	if err := os.Mkdir(certDir, 0o755); err != nil {
@@ -115,9 +88,7 @@ func installTrustedCA(dir string) (*testutil.CA, error) {
 	}
 	os.Setenv("SSL_CERT_FILE", file)
 	os.Setenv("SSL_CERT_DIR", certDir)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testutil.CA{Cert: cert, Key: key, PEM: pemBytes, Pool: pool}, nil
+	return ca, nil
 }
 
 // newModule loads the embedded built-ins into a fresh engine.
@@ -262,71 +233,7 @@ func wantField(t *testing.T, res check.Result, want any, path ...string) {
 	}
 }
 
-// serveTCP starts a loopback listener running handle on every connection.
-func serveTCP(t testing.TB, handle func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				handle(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
-// holdOpen waits until the client closes (or the server deadline passes).
-func holdOpen(c net.Conn) { io.Copy(io.Discard, c) }
-
 func closedPort(t testing.TB, network string) string { return testutil.ClosedPort(t, network) }
-
-// serveUDP answers each datagram with reply(datagram); nil stays silent.
-func serveUDP(t testing.TB, reply func([]byte) []byte) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		pc.Close()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			if out := reply(buf[:n]); out != nil {
-				pc.WriteTo(out, from)
-			}
-		}
-	}()
-	return pc.LocalAddr().String()
-}
 
 func TestManifest(t *testing.T) {
 	m := newModule(t)
@@ -399,25 +306,25 @@ func TestPing(t *testing.T) {
 
 func TestTCP(t *testing.T) {
 	m := newModule(t)
-	open := serveTCP(t, holdOpen)
-	ssh := serveTCP(t, func(c net.Conn) {
+	open := testutil.ServeTCP(t, testutil.HoldOpen)
+	ssh := testutil.ServeTCP(t, func(c net.Conn) {
 		io.WriteString(c, "SSH-2.0-test\r\n")
-		holdOpen(c)
+		testutil.HoldOpen(c)
 	})
-	silent := serveTCP(t, holdOpen)
+	silent := testutil.ServeTCP(t, testutil.HoldOpen)
 	// A banner longer than the host's first read buffer (512 bytes), the
 	// expected text at its end.
 	longBanner := strings.Repeat("220-", 500) + "ready\r\n"
-	long := serveTCP(t, func(c net.Conn) {
+	long := testutil.ServeTCP(t, func(c net.Conn) {
 		io.WriteString(c, longBanner)
-		holdOpen(c)
+		testutil.HoldOpen(c)
 	})
-	smtp := serveTCP(t, func(c net.Conn) {
+	smtp := testutil.ServeTCP(t, func(c net.Conn) {
 		io.WriteString(c, "220 mail.test ESMTP\r\n")
-		holdOpen(c)
+		testutil.HoldOpen(c)
 	})
-	smtpClosing := serveTCP(t, func(c net.Conn) { io.WriteString(c, "220 mail.test ESMTP\r\n") })
-	hangup := serveTCP(t, func(net.Conn) {})
+	smtpClosing := testutil.ServeTCP(t, func(c net.Conn) { io.WriteString(c, "220 mail.test ESMTP\r\n") })
+	hangup := testutil.ServeTCP(t, func(net.Conn) {})
 	refused := closedPort(t, "tcp")
 
 	// dialogue reads exactly len(want) bytes and answers "ACK <hex of what
@@ -427,14 +334,14 @@ func TestTCP(t *testing.T) {
 	received := map[string][]byte{}
 	dialogue := func(want []byte) string {
 		var addr string
-		addr = serveTCP(t, func(c net.Conn) {
+		addr = testutil.ServeTCP(t, func(c net.Conn) {
 			got := make([]byte, len(want))
 			n, _ := io.ReadFull(c, got)
 			mu.Lock()
 			received[addr] = got[:n]
 			mu.Unlock()
 			io.WriteString(c, "ACK "+hex.EncodeToString(got[:n])+"\r\n")
-			holdOpen(c)
+			testutil.HoldOpen(c)
 		})
 		return addr
 	}
@@ -542,10 +449,10 @@ func TestTCP(t *testing.T) {
 
 func TestUDP(t *testing.T) {
 	m := newModule(t)
-	echo := serveUDP(t, func(b []byte) []byte { return append([]byte("echo:"), b...) })
-	wrong := serveUDP(t, func([]byte) []byte { return []byte("nope") })
-	silent := serveUDP(t, func([]byte) []byte { return nil })
-	hexEcho := serveUDP(t, func(b []byte) []byte { return []byte("got " + hex.EncodeToString(b)) })
+	echo := testutil.ServeUDP(t, func(b []byte) []byte { return append([]byte("echo:"), b...) })
+	wrong := testutil.ServeUDP(t, func([]byte) []byte { return []byte("nope") })
+	silent := testutil.ServeUDP(t, func([]byte) []byte { return nil })
+	hexEcho := testutil.ServeUDP(t, func(b []byte) []byte { return []byte("got " + hex.EncodeToString(b)) })
 	closed := closedPort(t, "udp")
 	binary := []byte{0x01, 0x02, 0x00, 0xfe, 0x0a}
 
@@ -836,22 +743,7 @@ func TestHTTP(t *testing.T) {
 // serveHTTP3 serves httpMux over HTTP/3 on 127.0.0.1 and returns its base URL.
 func serveHTTP3(t testing.TB, leaf *testutil.Leaf) string {
 	t.Helper()
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http3.Server{Handler: httpMux(), TLSConfig: http3.ConfigureTLSConfig(leaf.ServerConfig())}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		srv.Serve(conn)
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		conn.Close()
-		<-served
-	})
-	return "https://" + conn.LocalAddr().String()
+	return testutil.ServeHTTP3(t, httpMux(), leaf)
 }
 
 func TestQUIC(t *testing.T) {
@@ -896,10 +788,10 @@ func TestQUIC(t *testing.T) {
 func serveTLS(t testing.TB, leaf *testutil.Leaf) string {
 	t.Helper()
 	cfg := leaf.ServerConfig()
-	return serveTCP(t, func(c net.Conn) {
+	return testutil.ServeTCP(t, func(c net.Conn) {
 		tc := tls.Server(c, cfg)
 		if tc.Handshake() == nil {
-			holdOpen(tc)
+			testutil.HoldOpen(tc)
 		}
 	})
 }
@@ -935,7 +827,7 @@ func mailServer(t testing.TB, proto string, leaf *testutil.Leaf, refuse bool) st
 		steps = []step{{"STLS\r\n", "+OK Begin TLS\r\n"}}
 	}
 	cfg := leaf.ServerConfig()
-	return serveTCP(t, func(raw net.Conn) {
+	return testutil.ServeTCP(t, func(raw net.Conn) {
 		c := bufConn{raw, bufio.NewReader(raw)}
 		io.WriteString(c, greeting)
 		for _, s := range steps {
@@ -950,12 +842,12 @@ func mailServer(t testing.TB, proto string, leaf *testutil.Leaf, refuse bool) st
 			io.WriteString(c, s.say)
 		}
 		if refuse {
-			holdOpen(c)
+			testutil.HoldOpen(c)
 			return
 		}
 		tc := tls.Server(c, cfg)
 		if tc.Handshake() == nil {
-			holdOpen(tc)
+			testutil.HoldOpen(tc)
 		}
 	})
 }

@@ -174,6 +174,15 @@ func clamp(v, limit int64) int64 {
 	return v
 }
 
+// byteCap is the cap on a payload a request asks for: n, def when n is not
+// positive, and at most the sandbox's MaxBytes.
+func byteCap(env Env, n, def int) int {
+	if n <= 0 {
+		n = def
+	}
+	return int(clamp(int64(n), env.MaxBytes()))
+}
+
 // Handles holds the connections a check has open, by number. Handles die with
 // the check: the runtime calls CloseAll when it ends. A check rarely holds
 // more than a few, so they are a slice searched in order, not a map.
@@ -422,10 +431,7 @@ func parseTCPRead(env Env, req []byte) (*TCPConn, TCPReadRequest, error) {
 		MaxBytes:  int(v.Get("max_bytes").Int()),
 		TimeoutMS: int(v.Get("timeout_ms").Int()),
 	}
-	if r.MaxBytes <= 0 {
-		r.MaxBytes = defaultReadCap
-	}
-	r.MaxBytes = int(clamp(int64(r.MaxBytes), env.MaxBytes()))
+	r.MaxBytes = byteCap(env, r.MaxBytes, defaultReadCap)
 	return conn, r, nil
 }
 
@@ -468,10 +474,7 @@ func prepUDP(env Env, req, data []byte) (Exec, error) {
 	if err := allowHostPort(env, r.Address); err != nil {
 		return nil, err
 	}
-	if r.MaxBytes <= 0 {
-		r.MaxBytes = defaultReadCap
-	}
-	r.MaxBytes = int(clamp(int64(r.MaxBytes), env.MaxBytes()))
+	r.MaxBytes = byteCap(env, r.MaxBytes, defaultReadCap)
 	return func(ctx context.Context) (any, []byte, error) {
 		reply, resp, err := UDPExchange(ctx, r, data)
 		return resp, reply, err
@@ -495,10 +498,7 @@ func prepHTTP(fn func(context.Context, HTTPRequest, []byte) (HTTPResponse, []byt
 		if err := allow(env, u.Hostname(), port); err != nil {
 			return nil, err
 		}
-		if r.MaxBodyBytes <= 0 {
-			r.MaxBodyBytes = defaultBodyCap
-		}
-		r.MaxBodyBytes = int(clamp(int64(r.MaxBodyBytes), env.MaxBytes()))
+		r.MaxBodyBytes = byteCap(env, r.MaxBodyBytes, defaultBodyCap)
 		return func(ctx context.Context) (any, []byte, error) {
 			resp, body, err := fn(ctx, r, data)
 			return resp, body, err

@@ -434,12 +434,7 @@ func TestHTTPFailures(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("refused", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
+		addr := testutil.ClosedPort(t, "tcp")
 		resp, _, err := HTTP(ctx, HTTPRequest{URL: "http://" + addr + "/"}, nil)
 		ze := httpWantCode(t, err, CodeRefused)
 		if !strings.HasPrefix(ze.Message, "GET http://"+addr+"/: ") || !strings.Contains(ze.Message, "connection refused") {

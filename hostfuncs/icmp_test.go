@@ -25,6 +25,8 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
+
+	"github.com/zappy-mon/zappy/internal/testutil"
 )
 
 // icmpRequireRoot skips tests that need raw ICMP sockets.
@@ -396,46 +398,33 @@ func TestPingInvalid(t *testing.T) {
 // and no AAAA; every other name is NXDOMAIN. It counts the queries it gets.
 func icmpFakeDNS(t *testing.T) (*net.Resolver, *atomic.Int64) {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
 	queries := new(atomic.Int64)
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var req dnsmessage.Message
-			if err := req.Unpack(buf[:n]); err != nil || len(req.Questions) != 1 {
-				continue
-			}
-			queries.Add(1)
-			q := req.Questions[0]
-			resp := dnsmessage.Message{
-				Header:    dnsmessage.Header{ID: req.ID, Response: true, Authoritative: true, RecursionDesired: req.RecursionDesired, RecursionAvailable: true},
-				Questions: req.Questions,
-			}
-			switch {
-			case q.Name.String() != "loop.zappy.test.":
-				resp.RCode = dnsmessage.RCodeNameError
-			case q.Type == dnsmessage.TypeA:
-				resp.Answers = []dnsmessage.Resource{{
-					Header: dnsmessage.ResourceHeader{Name: q.Name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET, TTL: 60},
-					Body:   &dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}},
-				}}
-			}
-			out, err := resp.Pack()
-			if err != nil {
-				continue
-			}
-			pc.WriteTo(out, from)
+	addr := testutil.ServeUDP(t, func(b []byte) []byte {
+		var req dnsmessage.Message
+		if err := req.Unpack(b); err != nil || len(req.Questions) != 1 {
+			return nil
 		}
-	}()
-	addr := pc.LocalAddr().String()
+		queries.Add(1)
+		q := req.Questions[0]
+		resp := dnsmessage.Message{
+			Header:    dnsmessage.Header{ID: req.ID, Response: true, Authoritative: true, RecursionDesired: req.RecursionDesired, RecursionAvailable: true},
+			Questions: req.Questions,
+		}
+		switch {
+		case q.Name.String() != "loop.zappy.test.":
+			resp.RCode = dnsmessage.RCodeNameError
+		case q.Type == dnsmessage.TypeA:
+			resp.Answers = []dnsmessage.Resource{{
+				Header: dnsmessage.ResourceHeader{Name: q.Name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET, TTL: 60},
+				Body:   &dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}},
+			}}
+		}
+		out, err := resp.Pack()
+		if err != nil {
+			return nil
+		}
+		return out
+	})
 	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "udp", addr)

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quic-go/quic-go/http3"
-
 	"github.com/zappy-mon/zappy/internal/testutil"
 )
 
@@ -18,25 +16,7 @@ import (
 // and returns its https:// base URL.
 func startHTTP3(t testing.TB, leaf *testutil.Leaf) string {
 	t.Helper()
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http3.Server{
-		Handler:   httpTestMux(httpTestDone(t)),
-		TLSConfig: http3.ConfigureTLSConfig(leaf.ServerConfig()),
-	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		srv.Serve(conn)
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		conn.Close()
-		<-served
-	})
-	return "https://" + conn.LocalAddr().String()
+	return testutil.ServeHTTP3(t, httpTestMux(httpTestDone(t)), leaf)
 }
 
 func TestHTTP3(t *testing.T) {
@@ -197,18 +177,11 @@ func TestHTTP3(t *testing.T) {
 // not silently taken over TCP.
 func TestHTTP3RedirectToHTTP(t *testing.T) {
 	self := testutil.SelfSigned(t, testutil.LeafOptions{})
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "http://127.0.0.1:1/plain", http.StatusFound)
 	})
-	srv := &http3.Server{Handler: mux, TLSConfig: http3.ConfigureTLSConfig(self.ServerConfig())}
-	go srv.Serve(conn)
-	defer func() { srv.Close(); conn.Close() }()
-	base := "https://" + conn.LocalAddr().String()
+	base := testutil.ServeHTTP3(t, mux, self)
 	resp, _, err := HTTP3(context.Background(), HTTPRequest{URL: base + "/", TLS: TLSOptions{Fingerprint: self.Fingerprint}}, nil)
 	ze := httpWantCode(t, err, CodeProtocol)
 	if ze.Message != "HTTP/3 GET "+base+"/: 302 redirect to http://127.0.0.1:1/plain cannot be followed over HTTP/3" {

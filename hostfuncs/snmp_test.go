@@ -397,26 +397,15 @@ func TestSNMPMaxVarbinds(t *testing.T) {
 // answers; each request is reported on the returned channel.
 func silentUDP(t testing.TB) (string, <-chan []byte) {
 	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
 	got := make(chan []byte, 100)
-	go func() {
-		buf := make([]byte, 65535)
-		for {
-			n, _, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			select {
-			case got <- append([]byte(nil), buf[:n]...):
-			default:
-			}
+	addr := testutil.ServeUDP(t, func(b []byte) []byte {
+		select {
+		case got <- append([]byte(nil), b...):
+		default:
 		}
-	}()
-	return pc.LocalAddr().String(), got
+		return nil
+	})
+	return addr, got
 }
 
 // snmpRelay forwards the first n datagrams sent to it to the agent at
@@ -455,18 +444,6 @@ func snmpRelay(t testing.TB, target string, n int) string {
 		}
 	}()
 	return front.LocalAddr().String()
-}
-
-// closedUDPPort returns a loopback UDP port nobody listens on.
-func closedUDPPort(t testing.TB) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := pc.LocalAddr().String()
-	pc.Close()
-	return addr
 }
 
 func TestSNMPFailures(t *testing.T) {
@@ -520,7 +497,7 @@ func TestSNMPFailures(t *testing.T) {
 	}
 
 	t.Run("closed port", func(t *testing.T) {
-		closed := closedUDPPort(t)
+		closed := testutil.ClosedPort(t, "udp")
 		_, err := SNMP(context.Background(), SNMPRequest{Address: closed, OIDs: sysName, TimeoutMS: 1000})
 		snmpWantErr(t, err, CodeRefused, "snmp "+closed+": port unreachable after 2 attempts — no SNMP agent listening on that port?")
 	})

@@ -8,48 +8,11 @@ import (
 	"net"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/zappy-mon/zappy/internal/testutil"
 )
-
-// serveTCP starts a loopback listener that runs handle on every accepted
-// connection and closes the connection when handle returns.
-func serveTCP(t testing.TB, handle func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				handle(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
-// holdOpen waits until the client closes (or the server deadline passes).
-func holdOpen(c net.Conn) { io.Copy(io.Discard, c) }
 
 func connect(t testing.TB, addr string) *TCPConn {
 	t.Helper()
@@ -75,9 +38,9 @@ func waitFor(t testing.TB, cond func() bool) {
 
 func TestTCPConnectAndBanner(t *testing.T) {
 	bothReadPaths(t, func(t *testing.T) {
-		addr := serveTCP(t, func(c net.Conn) {
+		addr := testutil.ServeTCP(t, func(c net.Conn) {
 			c.Write([]byte("SSH-2.0-OpenSSH_9.2p1 zappy\r\n"))
-			holdOpen(c)
+			testutil.HoldOpen(c)
 		})
 		c, resp, err := TCPConnect(context.Background(), TCPConnectRequest{Address: addr, TimeoutMS: 5000})
 		if err != nil {
@@ -116,7 +79,7 @@ func TestTCPConnectAndBanner(t *testing.T) {
 }
 
 func TestTCPConnectByName(t *testing.T) {
-	addr := serveTCP(t, holdOpen)
+	addr := testutil.ServeTCP(t, testutil.HoldOpen)
 	_, port, _ := net.SplitHostPort(addr)
 	c, resp, err := TCPConnect(context.Background(), TCPConnectRequest{Address: "localhost:" + port, TimeoutMS: 5000})
 	if err != nil {
@@ -130,7 +93,7 @@ func TestTCPConnectByName(t *testing.T) {
 
 func TestTCPDialogue(t *testing.T) {
 	bothReadPaths(t, func(t *testing.T) {
-		addr := serveTCP(t, func(c net.Conn) {
+		addr := testutil.ServeTCP(t, func(c net.Conn) {
 			r := bufio.NewReader(c)
 			c.Write([]byte("220 ready\r\n"))
 			for {
@@ -306,10 +269,10 @@ type readModeCase struct {
 func runReadModes(t *testing.T, tests []readModeCase) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr := serveTCP(t, func(c net.Conn) {
+			addr := testutil.ServeTCP(t, func(c net.Conn) {
 				c.Write([]byte(tt.send))
 				if !tt.close {
-					holdOpen(c)
+					testutil.HoldOpen(c)
 				}
 			})
 			c := connect(t, addr)
@@ -409,7 +372,7 @@ func TestTCPConnectFailures(t *testing.T) {
 func TestTCPCancelAndClose(t *testing.T) {
 	bothReadPaths(t, func(t *testing.T) {
 		// The server answers "go\n" with "after\n" and otherwise stays silent.
-		addr := serveTCP(t, func(c net.Conn) {
+		addr := testutil.ServeTCP(t, func(c net.Conn) {
 			r := bufio.NewReader(c)
 			for {
 				line, err := r.ReadString('\n')
@@ -485,7 +448,7 @@ func TestTCPCancelAndClose(t *testing.T) {
 // is blocked, and that cancellation frees it.
 func TestTCPWriteBlocked(t *testing.T) {
 	release := make(chan struct{})
-	addr := serveTCP(t, func(c net.Conn) { <-release })
+	addr := testutil.ServeTCP(t, func(c net.Conn) { <-release })
 	defer close(release)
 	c := connect(t, addr)
 
@@ -523,7 +486,7 @@ func TestTCPWriteBlocked(t *testing.T) {
 
 func TestTCPConcurrentReadWrite(t *testing.T) {
 	bothReadPaths(t, func(t *testing.T) {
-		addr := serveTCP(t, func(c net.Conn) { io.Copy(c, c) })
+		addr := testutil.ServeTCP(t, func(c net.Conn) { io.Copy(c, c) })
 		c := connect(t, addr)
 
 		type result struct {
@@ -564,7 +527,7 @@ func (b bufConn) Read(p []byte) (int, error) { return b.r.Read(p) }
 // after the "220 Ready" reply in the same write, like a man in the middle
 // would.
 func smtpServer(t *testing.T, cfg *tls.Config, inject string) string {
-	return serveTCP(t, func(raw net.Conn) {
+	return testutil.ServeTCP(t, func(raw net.Conn) {
 		var c net.Conn = bufConn{raw, bufio.NewReader(raw)}
 		say := func(s string) { c.Write([]byte(s)) }
 		hear := func() string {
@@ -705,25 +668,15 @@ func TestTCPStartTLS(t *testing.T) {
 func TestTCPConnectImplicitTLS(t *testing.T) {
 	ca := testutil.NewCA(t, "imaps CA")
 	leaf := ca.Issue(t, testutil.LeafOptions{})
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", leaf.ServerConfig("imap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.Write([]byte("* OK IMAP4rev1 ready\r\n"))
-				io.Copy(c, c)
-			}()
-		}
-	}()
-	addr := ln.Addr().String()
+	cfg := leaf.ServerConfig("imap")
+	addr := testutil.Accept(t, func(raw net.Conn) {
+		go func() {
+			c := tls.Server(raw, cfg)
+			defer c.Close()
+			c.Write([]byte("* OK IMAP4rev1 ready\r\n"))
+			io.Copy(c, c)
+		}()
+	})
 	ctx := context.Background()
 
 	c, resp, err := TCPConnect(ctx, TCPConnectRequest{Address: addr, TimeoutMS: 5000, TLS: &TLSOptions{RootCAsPEM: string(ca.PEM), ALPN: []string{"imap"}}})
@@ -797,23 +750,12 @@ func BenchmarkTCPConnectDirectParallel(b *testing.B) {
 // BenchmarkTCPBannerDirect measures a banner check without WASM: connect,
 // read the greeting line, close.
 func BenchmarkTCPBannerDirect(b *testing.B) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("220 mail.test ESMTP ready\r\n"))
-			c.Close()
-		}
-	}()
+	addr := testutil.Accept(b, func(c net.Conn) {
+		c.Write([]byte("220 mail.test ESMTP ready\r\n"))
+		c.Close()
+	})
 	ctx := context.Background()
-	req := TCPConnectRequest{Address: ln.Addr().String(), TimeoutMS: 5000}
+	req := TCPConnectRequest{Address: addr, TimeoutMS: 5000}
 	read := TCPReadRequest{Mode: TCPReadLine, TimeoutMS: 5000}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -830,7 +772,7 @@ func BenchmarkTCPBannerDirect(b *testing.B) {
 
 func TestTCPReset(t *testing.T) {
 	bothReadPaths(t, func(t *testing.T) {
-		addr := serveTCP(t, func(c net.Conn) {
+		addr := testutil.ServeTCP(t, func(c net.Conn) {
 			c.Write([]byte("bye"))
 			// Wait for the client's request so that the reset comes while it reads.
 			buf := make([]byte, 3)
@@ -877,14 +819,14 @@ func TestTCPReadLargeReplies(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				sent := make(chan struct{})
-				addr := serveTCP(t, func(c net.Conn) {
+				addr := testutil.ServeTCP(t, func(c net.Conn) {
 					if tt.late {
 						bufio.NewReader(c).ReadString('\n')
 					}
 					c.Write([]byte(tt.send))
 					close(sent)
 					if !tt.close {
-						holdOpen(c)
+						testutil.HoldOpen(c)
 					}
 				})
 				c := connect(t, addr)

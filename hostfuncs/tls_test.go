@@ -2,16 +2,9 @@ package hostfuncs
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"math"
-	"math/big"
 	"net"
 	"strings"
 	"testing"
@@ -24,25 +17,14 @@ import (
 // every connection and then closes it. It returns the address.
 func serveTLS(t testing.TB, cfg *tls.Config) string {
 	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				c.(*tls.Conn).Handshake()
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return testutil.Accept(t, func(raw net.Conn) {
+		go func() {
+			c := tls.Server(raw, cfg)
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			c.Handshake()
+		}()
+	})
 }
 
 func closedPort(t testing.TB, network string) string { return testutil.ClosedPort(t, network) }
@@ -64,37 +46,6 @@ func wantCode(t testing.TB, err error, code Code) *Error {
 		t.Fatalf("error code = %s (%q), want %s", ze.Code, ze.Message, code)
 	}
 	return ze
-}
-
-// oldCA is a CA valid since a year ago, so that a leaf that expired
-// yesterday had a valid issuer during its lifetime, as in real life
-// (testutil.NewCA starts an hour ago).
-func oldCA(t testing.TB, name string) *testutil.CA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: name, Organization: []string{"zappy tests"}},
-		NotBefore:             time.Now().Add(-365 * 24 * time.Hour),
-		NotAfter:              time.Now().Add(365 * 24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testutil.CA{Cert: cert, Key: key, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), Pool: pool}
 }
 
 func daysLeft(end time.Time) float64 {
@@ -160,7 +111,7 @@ func TestTLSProbeTrustedChain(t *testing.T) {
 }
 
 func TestTLSProbeVerification(t *testing.T) {
-	ca := oldCA(t, "zappy test CA")
+	ca := testutil.NewCA(t, "zappy test CA")
 	otherCA := testutil.NewCA(t, "other CA")
 	youngCA := testutil.NewCAFrom(t, "young CA", time.Now().Add(-time.Hour))
 	good := ca.Issue(t, testutil.LeafOptions{})

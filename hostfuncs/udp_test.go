@@ -3,49 +3,19 @@ package hostfuncs
 import (
 	"bytes"
 	"context"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/zappy-mon/zappy/internal/testutil"
 )
 
-// serveUDP starts a loopback UDP server; reply maps a request to the reply
-// datagram (nil: stay silent).
-func serveUDP(t testing.TB, reply func([]byte) []byte) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		pc.Close()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			if out := reply(buf[:n]); out != nil {
-				pc.WriteTo(out, from)
-			}
-		}
-	}()
-	return pc.LocalAddr().String()
-}
-
 func TestUDPExchange(t *testing.T) {
-	echo := serveUDP(t, func(b []byte) []byte { return append([]byte("echo:"), b...) })
-	big := serveUDP(t, func([]byte) []byte { return bytes.Repeat([]byte("y"), 100) })
-	empty := serveUDP(t, func([]byte) []byte { return []byte{} })
+	echo := testutil.ServeUDP(t, func(b []byte) []byte { return append([]byte("echo:"), b...) })
+	big := testutil.ServeUDP(t, func([]byte) []byte { return bytes.Repeat([]byte("y"), 100) })
+	empty := testutil.ServeUDP(t, func([]byte) []byte { return []byte{} })
 	seen := make(chan string, 10)
-	silent := serveUDP(t, func(b []byte) []byte { seen <- string(b); return nil })
+	silent := testutil.ServeUDP(t, func(b []byte) []byte { seen <- string(b); return nil })
 	closed := closedPort(t, "udp")
 
 	tests := []struct {
@@ -107,7 +77,7 @@ func TestUDPExchange(t *testing.T) {
 
 func TestUDPCancel(t *testing.T) {
 	received := make(chan struct{}, 10)
-	silent := serveUDP(t, func([]byte) []byte { received <- struct{}{}; return nil })
+	silent := testutil.ServeUDP(t, func([]byte) []byte { received <- struct{}{}; return nil })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -136,7 +106,7 @@ func TestUDPCancel(t *testing.T) {
 // BenchmarkUDPExchangeDirect measures one request/reply against a loopback
 // echo server without WASM.
 func BenchmarkUDPExchangeDirect(b *testing.B) {
-	echo := serveUDP(b, func(p []byte) []byte { return p })
+	echo := testutil.ServeUDP(b, func(p []byte) []byte { return p })
 	ctx := context.Background()
 	req := UDPRequest{Address: echo, TimeoutMS: 5000, AwaitReply: true}
 	payload := []byte("ping")

@@ -106,21 +106,7 @@ func (s *smtpServer) start(t *testing.T) {
 	if s.greeting == "" {
 		s.greeting = defaultGreeting
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	s.addr = ln.Addr().String()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
+	s.addr = testutil.Accept(t, func(c net.Conn) { go s.serve(c) })
 }
 
 func (s *smtpServer) serve(conn net.Conn) {
@@ -183,18 +169,6 @@ func (s *smtpServer) negotiated() *tls.ConnectionState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.tlsState
-}
-
-// closedAddr is a loopback port nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // normalize round-trips v through JSON so that results compare with plain
@@ -408,7 +382,7 @@ func TestSMTPCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr := closedAddr(t)
+			addr := testutil.ClosedPort(t, "tcp")
 			if tt.server != nil {
 				tt.server.start(t)
 				addr = tt.server.addr

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zappy-mon/zappy/internal/testutil"
 	"github.com/zappy-mon/zappy/runtime/check"
 )
 
@@ -105,29 +106,17 @@ func load(t testing.TB, e *Engine, name string, p Policy) *Module {
 // listener accepts connections; each gets banner after delay, then is closed.
 func listener(t testing.TB, banner string, delay time.Duration) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	return testutil.Accept(t, func(c net.Conn) {
+		go func() {
+			defer c.Close()
+			if banner == "" {
 				return
 			}
-			go func() {
-				defer c.Close()
-				if banner == "" {
-					return
-				}
-				time.Sleep(delay)
-				c.Write([]byte(banner + "\r\n"))
-				bufio.NewReader(c).ReadString('\n')
-			}()
-		}
-	}()
-	return ln.Addr().String()
+			time.Sleep(delay)
+			c.Write([]byte(banner + "\r\n"))
+			bufio.NewReader(c).ReadString('\n')
+		}()
+	})
 }
 
 func cfg(kv ...any) json.RawMessage {
@@ -158,12 +147,7 @@ func TestRunBasics(t *testing.T) {
 	e, _ := testEngine(t)
 	m := load(t, e, "hostile", Policy{})
 	addr := listener(t, "220 hello", 0)
-	closed := func() string {
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		a := ln.Addr().String()
-		ln.Close()
-		return a
-	}()
+	closed := testutil.ClosedPort(t, "tcp")
 	tests := []struct {
 		name    string
 		req     check.Request
