@@ -1,7 +1,8 @@
 package devmon
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/zappy-mon/zappy/sdk/go/zjson"
@@ -66,12 +67,7 @@ func (s *State) MarshalZJSON(w *zjson.Writer) {
 	if s.Ifs != nil {
 		w.Key("ports_state")
 		w.ObjectStart()
-		idx := make([]int, 0, len(s.Ifs))
-		for i := range s.Ifs {
-			idx = append(idx, i)
-		}
-		sort.Ints(idx)
-		for _, i := range idx {
+		for _, i := range slices.Sorted(maps.Keys(s.Ifs)) {
 			w.Key(strconv.Itoa(i))
 			writeIf(w, s.Ifs[i])
 		}
@@ -84,12 +80,7 @@ func (s *State) MarshalZJSON(w *zjson.Writer) {
 	if len(s.Notices) > 0 {
 		w.Key("notices")
 		w.ObjectStart()
-		keys := make([]string, 0, len(s.Notices))
-		for k := range s.Notices {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(s.Notices)) {
 			n := s.Notices[k]
 			w.Key(k)
 			w.ObjectStart()
@@ -148,13 +139,8 @@ func writeIf(w *zjson.Writer, f *IfState) {
 
 // writeCounters writes counters as name: [value, bits], values exact.
 func writeCounters(w *zjson.Writer, cs map[string]Counter) {
-	names := make([]string, 0, len(cs))
-	for n := range cs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	w.ObjectStart()
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(cs)) {
 		c := cs[n]
 		w.Key(n)
 		w.ArrayStart()
