@@ -16,10 +16,7 @@ var now = time.Date(2026, 7, 14, 18, 30, 0, 0, time.UTC)
 
 func newNotifier(t *testing.T, cfg Config) *Notifier {
 	t.Helper()
-	n, err := New("am", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := hooktest.New(t, New, "am", cfg)
 	n.now = func() time.Time { return now }
 	return n
 }
@@ -161,11 +158,7 @@ func TestSendError(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	ok := Config{URL: "http://127.0.0.1:9093"}
-	tests := []struct {
-		name string
-		edit func(*Config)
-		want string
-	}{
+	hooktest.Validate(t, ok, []hooktest.Edit[Config]{
 		{"ok", func(*Config) {}, ""},
 		{"labels", func(c *Config) { c.Labels = map[string]string{"team": "ops", "_x1": "y"} }, ""},
 		{"no url", func(c *Config) { c.URL = "" }, "url is required"},
@@ -174,23 +167,8 @@ func TestValidate(t *testing.T) {
 		{"bad name", func(c *Config) { c.Labels = map[string]string{"1team": "x"} }, `labels: "1team" is not a valid label name`},
 		{"empty value", func(c *Config) { c.Labels = map[string]string{"team": ""} }, `labels: "team" has an empty value`},
 		{"negative", func(c *Config) { c.RepeatEvery = -time.Second }, "repeat_every must be positive, not -1s"},
-	}
-	for _, tt := range tests {
-		c := ok
-		tt.edit(&c)
-		err := c.Validate()
-		got := ""
-		if err != nil {
-			got = err.Error()
-		}
-		if got != tt.want {
-			t.Errorf("%s: Validate() = %q, want %q", tt.name, got, tt.want)
-		}
-	}
-	n, err := New("am", ok)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
+	n := hooktest.New(t, New, "am", ok)
 	if n.cfg.RepeatEvery != time.Minute || n.endpoint != "http://127.0.0.1:9093/api/v2/alerts" {
 		t.Errorf("defaults: repeat_every %v, endpoint %q", n.cfg.RepeatEvery, n.endpoint)
 	}
@@ -203,10 +181,7 @@ func TestSendChange(t *testing.T) {
 	recv := hooktest.NewReceiver(t, http.StatusOK, "")
 	n := newNotifier(t, Config{URL: recv.URL + "/", Labels: map[string]string{"team": "ops"}})
 	e := hooktest.Events(t)[notify.KindChange]
-	if err := n.Send(context.Background(), e); err != nil {
-		t.Fatal(err)
-	}
-	r := recv.Only(t)
+	r := recv.Deliver(t, n, e)
 	want := `[{"labels":{"alertname":"ZappyChange","change":"PORT CHANGE","key":"if:2","monitor":"office-switch","site":"HomeLab","team":"ops","type":"ports"},` +
 		`"annotations":{"description":"GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up)",` +
 		`"summary":"PORT CHANGE: office-switch in HomeLab: GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up) at 2:22 PM EDT"},` +

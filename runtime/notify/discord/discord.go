@@ -3,8 +3,6 @@ package discord
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 
 	"github.com/zappy-mon/zappy/runtime/notify"
 	"github.com/zappy-mon/zappy/runtime/notify/internal/hook"
@@ -27,21 +25,21 @@ func (c Config) Validate() error {
 
 // Notifier posts events to one Discord webhook.
 type Notifier struct {
-	name   string
+	sender hook.Sender
 	cfg    Config
-	client *http.Client
 }
 
 // New checks cfg and returns a Discord notifier called name.
 func New(name string, cfg Config) (*Notifier, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("discord notifier %q: %w", name, err)
+	s, err := hook.NewSender("discord", name, cfg)
+	if err != nil {
+		return nil, err
 	}
-	return &Notifier{name: name, cfg: cfg, client: hook.NewClient()}, nil
+	return &Notifier{sender: s, cfg: cfg}, nil
 }
 
 // Name is the notifier's name.
-func (n *Notifier) Name() string { return n.name }
+func (n *Notifier) Name() string { return n.sender.Name() }
 
 type message struct {
 	Content         string          `json:"content"`
@@ -57,13 +55,6 @@ type allowedMentions struct {
 // Send posts {"content": Text(e)}, cut to MaxContent characters, with
 // mentions disabled.
 func (n *Notifier) Send(ctx context.Context, e notify.Event) error {
-	body, err := hook.JSON(message{Content: hook.Truncate(notify.Text(e), MaxContent), AllowedMentions: allowedMentions{Parse: []string{}}})
-	if err != nil {
-		return fmt.Errorf("discord %q: %w", n.name, err)
-	}
-	r := hook.Request{Method: http.MethodPost, URL: n.cfg.WebhookURL, Body: body, ContentType: "application/json", IdempotencyKey: e.ID}
-	if err := hook.Do(ctx, n.client, r); err != nil {
-		return fmt.Errorf("discord %q: %w", n.name, err)
-	}
-	return nil
+	m := message{Content: hook.Truncate(notify.Text(e), MaxContent), AllowedMentions: allowedMentions{Parse: []string{}}}
+	return n.sender.PostJSON(ctx, n.cfg.WebhookURL, m, e.ID)
 }

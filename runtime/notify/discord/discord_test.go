@@ -13,37 +13,23 @@ import (
 )
 
 func TestSend(t *testing.T) {
-	events := hooktest.Events(t)
 	recv := hooktest.NewReceiver(t, http.StatusNoContent, "")
-	n, err := New("ops", Config{WebhookURL: recv.URL + "/api/webhooks/123/secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kind := range []notify.Kind{notify.KindOutage, notify.KindReminder, notify.KindRecovery} {
-		if err := n.Send(context.Background(), events[kind]); err != nil {
-			t.Fatalf("%s: %v", kind, err)
-		}
-		hooktest.Golden(t, string(kind)+".txt", recv.Only(t).Dump())
-	}
+	n := hooktest.New(t, New, "ops", Config{WebhookURL: recv.URL + "/api/webhooks/123/secret"})
+	recv.SendGolden(t, n, "", notify.KindOutage, notify.KindReminder, notify.KindRecovery)
 }
 
 // TestTruncate sends a message longer than Discord's limit: the content is
 // cut to exactly MaxContent characters (not bytes), ending in "…".
 func TestTruncate(t *testing.T) {
 	recv := hooktest.NewReceiver(t, http.StatusNoContent, "")
-	n, err := New("ops", Config{WebhookURL: recv.URL + "/hook"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := hooktest.New(t, New, "ops", Config{WebhookURL: recv.URL + "/hook"})
 	e := hooktest.Events(t)[notify.KindOutage]
 	e.Message = strings.Repeat("é", 3000)
-	if err := n.Send(context.Background(), e); err != nil {
-		t.Fatal(err)
-	}
+	body := recv.Deliver(t, n, e).Body
 	var m struct {
 		Content string `json:"content"`
 	}
-	if err := json.Unmarshal([]byte(recv.Only(t).Body), &m); err != nil {
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
 		t.Fatal(err)
 	}
 	prefix := "web in HomeLab new outage: "
@@ -55,11 +41,8 @@ func TestTruncate(t *testing.T) {
 
 func TestSendError(t *testing.T) {
 	recv := hooktest.NewReceiver(t, http.StatusTooManyRequests, `{"message": "You are being rate limited.", "retry_after": 0.5}`)
-	n, err := New("ops", Config{WebhookURL: recv.URL + "/api/webhooks/123/secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
+	n := hooktest.New(t, New, "ops", Config{WebhookURL: recv.URL + "/api/webhooks/123/secret"})
+	err := n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
 	want := `discord "ops": POST ` + strings.TrimPrefix(recv.URL, "http://") + `: 429 Too Many Requests: {"message": "You are being rate limited.", "retry_after": 0.5}`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %s", err, want)
@@ -67,34 +50,21 @@ func TestSendError(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	tests := []struct{ url, want string }{
+	hooktest.Errors(t, "New", func(url string) error {
+		_, err := New("d", Config{WebhookURL: url})
+		return err
+	}, []hooktest.Case{
 		{"https://discord.com/api/webhooks/1/x", ""},
 		{"", `discord notifier "d": webhook_url is required`},
 		{"https://", `discord notifier "d": webhook_url: no host in "https://"`},
-	}
-	for _, tt := range tests {
-		_, err := New("d", Config{WebhookURL: tt.url})
-		got := ""
-		if err != nil {
-			got = err.Error()
-		}
-		if got != tt.want {
-			t.Errorf("New(%q) = %q, want %q", tt.url, got, tt.want)
-		}
-	}
+	})
 }
 
 // TestSendChange posts a change a module reported: the generic text.
 func TestSendChange(t *testing.T) {
 	recv := hooktest.NewReceiver(t, http.StatusNoContent, "")
-	n, err := New("ops", Config{WebhookURL: recv.URL + "/api/webhooks/123/secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Send(context.Background(), hooktest.Events(t)[notify.KindChange]); err != nil {
-		t.Fatal(err)
-	}
-	r := recv.Only(t)
+	n := hooktest.New(t, New, "ops", Config{WebhookURL: recv.URL + "/api/webhooks/123/secret"})
+	r := recv.Deliver(t, n, hooktest.Events(t)[notify.KindChange])
 	want := `{"content":"PORT CHANGE: office-switch in HomeLab: GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up) at 2:22 PM EDT","allowed_mentions":{"parse":[]}}`
 	if r.Method != "POST" || r.URI != "/api/webhooks/123/secret" || r.Body != want || r.Header.Get("Idempotency-Key") != "evt-6" {
 		t.Errorf("got %s %s key %q\n%s\nwant POST /api/webhooks/123/secret key evt-6\n%s", r.Method, r.URI, r.Header.Get("Idempotency-Key"), r.Body, want)

@@ -54,24 +54,24 @@ func (c Config) Validate() error {
 
 // Notifier publishes events to one topic.
 type Notifier struct {
-	name   string
+	sender hook.Sender
 	cfg    Config
-	client *http.Client
 }
 
 // New checks cfg and returns an ntfy notifier called name.
 func New(name string, cfg Config) (*Notifier, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("ntfy notifier %q: %w", name, err)
+	s, err := hook.NewSender("ntfy", name, cfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Priority == 0 {
 		cfg.Priority = DefaultOutagePriority
 	}
-	return &Notifier{name: name, cfg: cfg, client: hook.NewClient()}, nil
+	return &Notifier{sender: s, cfg: cfg}, nil
 }
 
 // Name is the notifier's name.
-func (n *Notifier) Name() string { return n.name }
+func (n *Notifier) Name() string { return n.sender.Name() }
 
 // headers are the message's Title (Subject, RFC 2047-encoded if not ASCII, as
 // ntfy accepts), Priority (the outage priority for outages, reminders and
@@ -108,12 +108,8 @@ const maxBody = 4096
 
 // Send publishes Text(e) as the message body (cut to 4096 bytes).
 func (n *Notifier) Send(ctx context.Context, e notify.Event) error {
-	r := hook.Request{
+	return n.sender.Do(ctx, hook.Request{
 		Method: http.MethodPost, URL: n.cfg.URL, Body: []byte(hook.TruncateBytes(notify.Text(e), maxBody)),
 		ContentType: "text/plain; charset=utf-8", Header: n.headers(e), IdempotencyKey: e.ID,
-	}
-	if err := hook.Do(ctx, n.client, r); err != nil {
-		return fmt.Errorf("ntfy %q: %w", n.name, err)
-	}
-	return nil
+	})
 }

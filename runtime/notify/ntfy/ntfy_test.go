@@ -11,7 +11,6 @@ import (
 )
 
 func TestSend(t *testing.T) {
-	events := hooktest.Events(t)
 	recv := hooktest.NewReceiver(t, http.StatusOK, `{"id":"sPs5WkWfBWGr","event":"message"}`)
 	cases := []struct {
 		name string
@@ -22,16 +21,7 @@ func TestSend(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			n, err := New("phone", c.cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, kind := range []notify.Kind{notify.KindOutage, notify.KindReminder, notify.KindRecovery, notify.KindTest} {
-				if err := n.Send(context.Background(), events[kind]); err != nil {
-					t.Fatalf("%s: %v", kind, err)
-				}
-				hooktest.Golden(t, c.name+"_"+string(kind)+".txt", recv.Only(t).Dump())
-			}
+			recv.SendGolden(t, hooktest.New(t, New, "phone", c.cfg), c.name+"_", notify.KindOutage, notify.KindReminder, notify.KindRecovery, notify.KindTest)
 		})
 	}
 }
@@ -40,10 +30,7 @@ func TestSend(t *testing.T) {
 // files, including a non-ASCII title.
 func TestHeaders(t *testing.T) {
 	events := hooktest.Events(t)
-	n, err := New("phone", Config{URL: "http://127.0.0.1/t", Tags: []string{"lab"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := hooktest.New(t, New, "phone", Config{URL: "http://127.0.0.1/t", Tags: []string{"lab"}})
 	zurich := events[notify.KindRecovery]
 	zurich.Site = "Zürich"
 	tests := []struct {
@@ -66,11 +53,8 @@ func TestHeaders(t *testing.T) {
 
 func TestSendError(t *testing.T) {
 	recv := hooktest.NewReceiver(t, http.StatusForbidden, `{"code":40301,"http":403,"error":"forbidden"}`)
-	n, err := New("phone", Config{URL: recv.URL + "/topic", Token: "tk_bad"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
+	n := hooktest.New(t, New, "phone", Config{URL: recv.URL + "/topic", Token: "tk_bad"})
+	err := n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
 	want := `ntfy "phone": POST ` + strings.TrimPrefix(recv.URL, "http://") + `: 403 Forbidden: {"code":40301,"http":403,"error":"forbidden"}`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %s", err, want)
@@ -79,11 +63,7 @@ func TestSendError(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	ok := Config{URL: "https://ntfy.sh/alerts"}
-	tests := []struct {
-		name string
-		edit func(*Config)
-		want string
-	}{
+	hooktest.Validate(t, ok, []hooktest.Edit[Config]{
 		{"ok", func(*Config) {}, ""},
 		{"priority 1", func(c *Config) { c.Priority = 1 }, ""},
 		{"no url", func(c *Config) { c.URL = "" }, "url is required"},
@@ -92,19 +72,7 @@ func TestValidate(t *testing.T) {
 		{"comma tag", func(c *Config) { c.Tags = []string{"ok", "a,b"} }, `tags[1]: "a,b" is not a valid tag`},
 		{"empty tag", func(c *Config) { c.Tags = []string{""} }, `tags[0]: "" is not a valid tag`},
 		{"token", func(c *Config) { c.Token = "a\nb" }, "token has a line break"},
-	}
-	for _, tt := range tests {
-		c := ok
-		tt.edit(&c)
-		err := c.Validate()
-		got := ""
-		if err != nil {
-			got = err.Error()
-		}
-		if got != tt.want {
-			t.Errorf("%s: Validate() = %q, want %q", tt.name, got, tt.want)
-		}
-	}
+	})
 }
 
 // TestSendChange publishes a change a module reported: the generic text
@@ -120,14 +88,8 @@ func TestSendChange(t *testing.T) {
 		{Config{URL: recv.URL + "/homelab-alerts", Priority: 5, Tags: []string{"homelab"}}, "5", "homelab"},
 	}
 	for _, tt := range tests {
-		n, err := New("phone", tt.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Send(context.Background(), e); err != nil {
-			t.Fatal(err)
-		}
-		r := recv.Only(t)
+		n := hooktest.New(t, New, "phone", tt.cfg)
+		r := recv.Deliver(t, n, e)
 		want := "PORT CHANGE: office-switch in HomeLab: GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up) at 2:22 PM EDT"
 		if r.Method != "POST" || r.URI != "/homelab-alerts" || r.Body != want {
 			t.Errorf("got %s %s %q, want POST /homelab-alerts %q", r.Method, r.URI, r.Body, want)

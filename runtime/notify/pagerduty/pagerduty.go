@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -90,16 +89,16 @@ func changeURL(api string) (string, error) {
 
 // Notifier sends events to one PagerDuty integration.
 type Notifier struct {
-	name      string
+	sender    hook.Sender
 	cfg       Config
 	changeURL string // the change-events endpoint
-	client    *http.Client
 }
 
 // New checks cfg and returns a PagerDuty notifier called name.
 func New(name string, cfg Config) (*Notifier, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("pagerduty notifier %q: %w", name, err)
+	s, err := hook.NewSender("pagerduty", name, cfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Severity == "" {
 		cfg.Severity = DefaultSeverity
@@ -111,11 +110,11 @@ func New(name string, cfg Config) (*Notifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pagerduty notifier %q: %w", name, err)
 	}
-	return &Notifier{name: name, cfg: cfg, changeURL: change, client: hook.NewClient()}, nil
+	return &Notifier{sender: s, cfg: cfg, changeURL: change}, nil
 }
 
 // Name is the notifier's name.
-func (n *Notifier) Name() string { return n.name }
+func (n *Notifier) Name() string { return n.sender.Name() }
 
 type event struct {
 	RoutingKey  string   `json:"routing_key"`
@@ -234,28 +233,15 @@ func (n *Notifier) Send(ctx context.Context, e notify.Event) error {
 	case notify.KindChange, notify.KindReport:
 		// Not incidents: a report lists outages PagerDuty already has
 		// open, and nobody could resolve an incident it opened.
-		return n.post(ctx, n.changeURL, n.changeRequest(e), e.ID)
+		return n.sender.PostJSON(ctx, n.changeURL, n.changeRequest(e), e.ID)
 	case notify.KindTest:
 		// Page, then resolve at once: the test proves the route and
 		// leaves no incident open.
 		ev := n.request(e)
-		if err := n.post(ctx, n.cfg.APIURL, ev, e.ID); err != nil {
+		if err := n.sender.PostJSON(ctx, n.cfg.APIURL, ev, e.ID); err != nil {
 			return err
 		}
-		return n.post(ctx, n.cfg.APIURL, event{RoutingKey: ev.RoutingKey, EventAction: "resolve", DedupKey: ev.DedupKey, Client: ev.Client}, e.ID+"-resolve")
+		return n.sender.PostJSON(ctx, n.cfg.APIURL, event{RoutingKey: ev.RoutingKey, EventAction: "resolve", DedupKey: ev.DedupKey, Client: ev.Client}, e.ID+"-resolve")
 	}
-	return n.post(ctx, n.cfg.APIURL, n.request(e), e.ID)
-}
-
-// post sends one API request.
-func (n *Notifier) post(ctx context.Context, endpoint string, v any, key string) error {
-	body, err := hook.JSON(v)
-	if err != nil {
-		return fmt.Errorf("pagerduty %q: %w", n.name, err)
-	}
-	r := hook.Request{Method: http.MethodPost, URL: endpoint, Body: body, ContentType: "application/json", IdempotencyKey: key}
-	if err := hook.Do(ctx, n.client, r); err != nil {
-		return fmt.Errorf("pagerduty %q: %w", n.name, err)
-	}
-	return nil
+	return n.sender.PostJSON(ctx, n.cfg.APIURL, n.request(e), e.ID)
 }

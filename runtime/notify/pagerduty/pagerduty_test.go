@@ -17,10 +17,7 @@ const accepted = `{"status":"success","message":"Event processed","dedup_key":"z
 func TestSend(t *testing.T) {
 	events := hooktest.Events(t)
 	recv := hooktest.NewReceiver(t, http.StatusAccepted, accepted)
-	n, err := New("oncall", Config{RoutingKey: "R0UT1NGKEY", APIURL: recv.URL + "/v2/enqueue"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := hooktest.New(t, New, "oncall", Config{RoutingKey: "R0UT1NGKEY", APIURL: recv.URL + "/v2/enqueue"})
 	for _, kind := range []notify.Kind{notify.KindOutage, notify.KindReminder, notify.KindRecovery, notify.KindReport, notify.KindTest} {
 		if err := n.Send(context.Background(), events[kind]); err != nil {
 			t.Fatalf("%s: %v", kind, err)
@@ -41,10 +38,7 @@ func TestSend(t *testing.T) {
 // update the incident the outage opened and the recovery resolves it.
 func TestRequest(t *testing.T) {
 	events := hooktest.Events(t)
-	n, err := New("oncall", Config{RoutingKey: "rk", Severity: "warning"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := hooktest.New(t, New, "oncall", Config{RoutingKey: "rk", Severity: "warning"})
 	tests := []struct {
 		kind             notify.Kind
 		action, dedup    string
@@ -83,10 +77,7 @@ func TestRequest(t *testing.T) {
 }
 
 func TestSummaryLimit(t *testing.T) {
-	n, err := New("oncall", Config{RoutingKey: "rk"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := hooktest.New(t, New, "oncall", Config{RoutingKey: "rk"})
 	e := hooktest.Events(t)[notify.KindOutage]
 	e.Message = strings.Repeat("x", 2000)
 	b, err := json.Marshal(n.request(e))
@@ -104,11 +95,8 @@ func TestSummaryLimit(t *testing.T) {
 
 func TestSendError(t *testing.T) {
 	recv := hooktest.NewReceiver(t, http.StatusBadRequest, `{"status":"invalid event","message":"Event object is invalid","errors":["Length of 'routing_key' is incorrect (should be 32 characters)"]}`)
-	n, err := New("oncall", Config{RoutingKey: "short", APIURL: recv.URL + "/v2/enqueue"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
+	n := hooktest.New(t, New, "oncall", Config{RoutingKey: "short", APIURL: recv.URL + "/v2/enqueue"})
+	err := n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
 	want := `pagerduty "oncall": POST ` + strings.TrimPrefix(recv.URL, "http://") +
 		`: 400 Bad Request: {"status":"invalid event","message":"Event object is invalid","errors":["Length of 'routing_key' is incorrect (should be 32 characters)"]}`
 	if err == nil || err.Error() != want {
@@ -118,43 +106,21 @@ func TestSendError(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	ok := Config{RoutingKey: "rk"}
-	tests := []struct {
-		name string
-		edit func(*Config)
-		want string
-	}{
+	hooktest.Validate(t, ok, []hooktest.Edit[Config]{
 		{"ok", func(*Config) {}, ""},
 		{"info", func(c *Config) { c.Severity = "info" }, ""},
 		{"no key", func(c *Config) { c.RoutingKey = "" }, "routing_key is required"},
 		{"severity", func(c *Config) { c.Severity = "high" }, `severity must be critical, error, warning or info, not "high"`},
 		{"api_url", func(c *Config) { c.APIURL = "ftp://x" }, `api_url: scheme must be http or https, not "ftp"`},
-	}
-	for _, tt := range tests {
-		c := ok
-		tt.edit(&c)
-		err := c.Validate()
-		got := ""
-		if err != nil {
-			got = err.Error()
-		}
-		if got != tt.want {
-			t.Errorf("%s: Validate() = %q, want %q", tt.name, got, tt.want)
-		}
-	}
+	})
 }
 
 // TestSendChange sends a change a module reported as a PagerDuty change
 // event, to the change endpoint beside api_url.
 func TestSendChange(t *testing.T) {
 	recv := hooktest.NewReceiver(t, http.StatusAccepted, `{"message":"Change event processed","status":"success"}`)
-	n, err := New("oncall", Config{RoutingKey: "R0UT1NGKEY", APIURL: recv.URL + "/pd/v2/enqueue?region=eu"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Send(context.Background(), hooktest.Events(t)[notify.KindChange]); err != nil {
-		t.Fatal(err)
-	}
-	r := recv.Only(t)
+	n := hooktest.New(t, New, "oncall", Config{RoutingKey: "R0UT1NGKEY", APIURL: recv.URL + "/pd/v2/enqueue?region=eu"})
+	r := recv.Deliver(t, n, hooktest.Events(t)[notify.KindChange])
 	want := `{"routing_key":"R0UT1NGKEY","payload":{` +
 		`"summary":"PORT CHANGE: office-switch in HomeLab: GigabitEthernet0/2 oper=down admin=up (was oper=up admin=up) at 2:22 PM EDT",` +
 		`"timestamp":"2026-07-14T18:22:00Z","source":"snmp://10.0.0.2","custom_details":{"address":"snmp://10.0.0.2","key":"if:2",` +

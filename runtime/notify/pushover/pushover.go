@@ -59,24 +59,24 @@ func (c Config) Validate() error {
 
 // Notifier sends events to one Pushover user.
 type Notifier struct {
-	name   string
+	sender hook.Sender
 	cfg    Config
-	client *http.Client
 }
 
 // New checks cfg and returns a Pushover notifier called name.
 func New(name string, cfg Config) (*Notifier, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("pushover notifier %q: %w", name, err)
+	s, err := hook.NewSender("pushover", name, cfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.APIURL == "" {
 		cfg.APIURL = DefaultAPIURL
 	}
-	return &Notifier{name: name, cfg: cfg, client: hook.NewClient()}, nil
+	return &Notifier{sender: s, cfg: cfg}, nil
 }
 
 // Name is the notifier's name.
-func (n *Notifier) Name() string { return n.name }
+func (n *Notifier) Name() string { return n.sender.Name() }
 
 // form is the request Send posts: token, user, title (Subject), message
 // (Text), priority (the configured one; 0 for recoveries, since nothing is
@@ -108,12 +108,8 @@ func (n *Notifier) form(e notify.Event) url.Values {
 
 // Send posts e to the messages API.
 func (n *Notifier) Send(ctx context.Context, e notify.Event) error {
-	r := hook.Request{
+	return n.sender.Do(ctx, hook.Request{
 		Method: http.MethodPost, URL: n.cfg.APIURL, Body: []byte(n.form(e).Encode()),
 		ContentType: "application/x-www-form-urlencoded", IdempotencyKey: e.ID,
-	}
-	if err := hook.Do(ctx, n.client, r); err != nil {
-		return fmt.Errorf("pushover %q: %w", n.name, err)
-	}
-	return nil
+	})
 }

@@ -12,7 +12,6 @@ import (
 )
 
 func TestSend(t *testing.T) {
-	events := hooktest.Events(t)
 	recv := hooktest.NewReceiver(t, http.StatusOK, `{"status":1,"request":"647d2300-702c-4b38-8b2f-d56326ae460b"}`)
 	cases := []struct {
 		name string
@@ -24,16 +23,7 @@ func TestSend(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			n, err := New("phone", c.cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, kind := range []notify.Kind{notify.KindOutage, notify.KindReminder, notify.KindRecovery} {
-				if err := n.Send(context.Background(), events[kind]); err != nil {
-					t.Fatalf("%s: %v", kind, err)
-				}
-				hooktest.Golden(t, c.name+"_"+string(kind)+".txt", recv.Only(t).Dump())
-			}
+			recv.SendGolden(t, hooktest.New(t, New, "phone", c.cfg), c.name+"_", notify.KindOutage, notify.KindReminder, notify.KindRecovery)
 		})
 	}
 }
@@ -42,10 +32,7 @@ func TestSend(t *testing.T) {
 // files.
 func TestForm(t *testing.T) {
 	events := hooktest.Events(t)
-	n, err := New("phone", Config{Token: "tok", User: "usr", Priority: -1, Sound: "none"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := hooktest.New(t, New, "phone", Config{Token: "tok", User: "usr", Priority: -1, Sound: "none"})
 	tests := []struct {
 		kind notify.Kind
 		want url.Values
@@ -74,11 +61,8 @@ func TestForm(t *testing.T) {
 
 func TestSendError(t *testing.T) {
 	recv := hooktest.NewReceiver(t, http.StatusBadRequest, `{"user":"invalid","errors":["user identifier is invalid"],"status":0}`)
-	n, err := New("phone", Config{Token: "t", User: "u", APIURL: recv.URL + "/1/messages.json"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
+	n := hooktest.New(t, New, "phone", Config{Token: "t", User: "u", APIURL: recv.URL + "/1/messages.json"})
+	err := n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
 	want := `pushover "phone": POST ` + strings.TrimPrefix(recv.URL, "http://") + `: 400 Bad Request: {"user":"invalid","errors":["user identifier is invalid"],"status":0}`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %s", err, want)
@@ -87,11 +71,7 @@ func TestSendError(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	ok := Config{Token: "t", User: "u"}
-	tests := []struct {
-		name string
-		edit func(*Config)
-		want string
-	}{
+	hooktest.Validate(t, ok, []hooktest.Edit[Config]{
 		{"ok", func(*Config) {}, ""},
 		{"priorities", func(c *Config) { c.Priority = -2 }, ""},
 		{"no token", func(c *Config) { c.Token = "" }, "token is required"},
@@ -99,19 +79,7 @@ func TestValidate(t *testing.T) {
 		{"priority 3", func(c *Config) { c.Priority = 3 }, "priority must be between -2 and 2, not 3"},
 		{"priority -3", func(c *Config) { c.Priority = -3 }, "priority must be between -2 and 2, not -3"},
 		{"api_url", func(c *Config) { c.APIURL = "api.pushover.net" }, `api_url: scheme must be http or https, not ""`},
-	}
-	for _, tt := range tests {
-		c := ok
-		tt.edit(&c)
-		err := c.Validate()
-		got := ""
-		if err != nil {
-			got = err.Error()
-		}
-		if got != tt.want {
-			t.Errorf("%s: Validate() = %q, want %q", tt.name, got, tt.want)
-		}
-	}
+	})
 }
 
 // TestSendChange sends a change a module reported: the generic text and
@@ -130,14 +98,8 @@ func TestSendChange(t *testing.T) {
 			"expire=3600&message=" + text + "&priority=2&retry=60&sound=siren&timestamp=1784053320&title=PORT+CHANGE%3A+office-switch+in+HomeLab&token=app-token&user=group-key"},
 	}
 	for _, tt := range tests {
-		n, err := New("phone", tt.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Send(context.Background(), e); err != nil {
-			t.Fatal(err)
-		}
-		r := recv.Only(t)
+		n := hooktest.New(t, New, "phone", tt.cfg)
+		r := recv.Deliver(t, n, e)
 		if r.Method != "POST" || r.URI != "/1/messages.json" || r.Body != tt.body || r.Header.Get("Idempotency-Key") != "evt-6" {
 			t.Errorf("got %s %s key %q\n%s\nwant POST /1/messages.json key evt-6\n%s", r.Method, r.URI, r.Header.Get("Idempotency-Key"), r.Body, tt.body)
 		}

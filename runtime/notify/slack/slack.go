@@ -3,8 +3,6 @@ package slack
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/zappy-mon/zappy/runtime/notify"
@@ -25,21 +23,21 @@ func (c Config) Validate() error {
 
 // Notifier posts events to one Slack webhook.
 type Notifier struct {
-	name   string
+	sender hook.Sender
 	cfg    Config
-	client *http.Client
 }
 
 // New checks cfg and returns a Slack notifier called name.
 func New(name string, cfg Config) (*Notifier, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("slack notifier %q: %w", name, err)
+	s, err := hook.NewSender("slack", name, cfg)
+	if err != nil {
+		return nil, err
 	}
-	return &Notifier{name: name, cfg: cfg, client: hook.NewClient()}, nil
+	return &Notifier{sender: s, cfg: cfg}, nil
 }
 
 // Name is the notifier's name.
-func (n *Notifier) Name() string { return n.name }
+func (n *Notifier) Name() string { return n.sender.Name() }
 
 // escaper escapes the three characters Slack's text format reserves for
 // links and mentions, so that a check message such as "<b>" or
@@ -48,13 +46,5 @@ var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // Send posts {"text": Text(e)} (with &, < and > escaped as Slack asks).
 func (n *Notifier) Send(ctx context.Context, e notify.Event) error {
-	body, err := hook.JSON(map[string]string{"text": escaper.Replace(notify.Text(e))})
-	if err != nil {
-		return fmt.Errorf("slack %q: %w", n.name, err)
-	}
-	r := hook.Request{Method: http.MethodPost, URL: n.cfg.WebhookURL, Body: body, ContentType: "application/json", IdempotencyKey: e.ID}
-	if err := hook.Do(ctx, n.client, r); err != nil {
-		return fmt.Errorf("slack %q: %w", n.name, err)
-	}
-	return nil
+	return n.sender.PostJSON(ctx, n.cfg.WebhookURL, map[string]string{"text": escaper.Replace(notify.Text(e))}, e.ID)
 }

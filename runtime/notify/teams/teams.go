@@ -5,8 +5,6 @@ package teams
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 
 	"github.com/zappy-mon/zappy/runtime/notify"
 	"github.com/zappy-mon/zappy/runtime/notify/internal/hook"
@@ -26,21 +24,21 @@ func (c Config) Validate() error {
 
 // Notifier posts events to one Teams workflow.
 type Notifier struct {
-	name   string
+	sender hook.Sender
 	cfg    Config
-	client *http.Client
 }
 
 // New checks cfg and returns a Teams notifier called name.
 func New(name string, cfg Config) (*Notifier, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("teams notifier %q: %w", name, err)
+	s, err := hook.NewSender("teams", name, cfg)
+	if err != nil {
+		return nil, err
 	}
-	return &Notifier{name: name, cfg: cfg, client: hook.NewClient()}, nil
+	return &Notifier{sender: s, cfg: cfg}, nil
 }
 
 // Name is the notifier's name.
-func (n *Notifier) Name() string { return n.name }
+func (n *Notifier) Name() string { return n.sender.Name() }
 
 type message struct {
 	Type        string       `json:"type"`
@@ -68,8 +66,8 @@ type textBlock struct {
 
 // payload is the message Send posts: an Adaptive Card with the subject in
 // bold and the text below it.
-func payload(e notify.Event) ([]byte, error) {
-	return hook.JSON(message{
+func payload(e notify.Event) message {
+	return message{
 		Type: "message",
 		Attachments: []attachment{{
 			ContentType: "application/vnd.microsoft.card.adaptive",
@@ -81,18 +79,10 @@ func payload(e notify.Event) ([]byte, error) {
 				},
 			},
 		}},
-	})
+	}
 }
 
 // Send posts the Adaptive Card of e.
 func (n *Notifier) Send(ctx context.Context, e notify.Event) error {
-	body, err := payload(e)
-	if err != nil {
-		return fmt.Errorf("teams %q: %w", n.name, err)
-	}
-	r := hook.Request{Method: http.MethodPost, URL: n.cfg.WebhookURL, Body: body, ContentType: "application/json", IdempotencyKey: e.ID}
-	if err := hook.Do(ctx, n.client, r); err != nil {
-		return fmt.Errorf("teams %q: %w", n.name, err)
-	}
-	return nil
+	return n.sender.PostJSON(ctx, n.cfg.WebhookURL, payload(e), e.ID)
 }

@@ -8,28 +8,20 @@ import (
 	"testing"
 
 	"github.com/zappy-mon/zappy/runtime/notify"
+	"github.com/zappy-mon/zappy/runtime/notify/internal/hook"
 	"github.com/zappy-mon/zappy/runtime/notify/internal/hooktest"
 )
 
 func TestSend(t *testing.T) {
-	events := hooktest.Events(t)
 	recv := hooktest.NewReceiver(t, http.StatusAccepted, "")
-	n, err := New("ops", Config{WebhookURL: recv.URL + "/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kind := range []notify.Kind{notify.KindOutage, notify.KindReminder, notify.KindRecovery} {
-		if err := n.Send(context.Background(), events[kind]); err != nil {
-			t.Fatalf("%s: %v", kind, err)
-		}
-		hooktest.Golden(t, string(kind)+".txt", recv.Only(t).Dump())
-	}
+	n := hooktest.New(t, New, "ops", Config{WebhookURL: recv.URL + "/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=secret"})
+	recv.SendGolden(t, n, "", notify.KindOutage, notify.KindReminder, notify.KindRecovery)
 }
 
 // TestCard checks the card's structure field by field, as Teams reads it.
 func TestCard(t *testing.T) {
 	e := hooktest.Events(t)[notify.KindRecovery]
-	b, err := payload(e)
+	b, err := hook.JSON(payload(e))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,11 +62,8 @@ func TestCard(t *testing.T) {
 
 func TestSendError(t *testing.T) {
 	recv := hooktest.NewReceiver(t, http.StatusBadRequest, `{"error":{"code":"InvalidRequestContent"}}`)
-	n, err := New("ops", Config{WebhookURL: recv.URL + "/invoke?sig=secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
+	n := hooktest.New(t, New, "ops", Config{WebhookURL: recv.URL + "/invoke?sig=secret"})
+	err := n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
 	want := `teams "ops": POST ` + strings.TrimPrefix(recv.URL, "http://") + `: 400 Bad Request: {"error":{"code":"InvalidRequestContent"}}`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %s", err, want)
@@ -82,35 +71,22 @@ func TestSendError(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	tests := []struct{ url, want string }{
+	hooktest.Errors(t, "New", func(url string) error {
+		_, err := New("t", Config{WebhookURL: url})
+		return err
+	}, []hooktest.Case{
 		{"https://prod-00.westus.logic.azure.com/workflows/x", ""},
 		{"", `teams notifier "t": webhook_url is required`},
 		{"mailto:ops@example.com", `teams notifier "t": webhook_url: scheme must be http or https, not "mailto"`},
-	}
-	for _, tt := range tests {
-		_, err := New("t", Config{WebhookURL: tt.url})
-		got := ""
-		if err != nil {
-			got = err.Error()
-		}
-		if got != tt.want {
-			t.Errorf("New(%q) = %q, want %q", tt.url, got, tt.want)
-		}
-	}
+	})
 }
 
 // TestSendChange posts a change a module reported: the subject in bold
 // and the text below it.
 func TestSendChange(t *testing.T) {
 	recv := hooktest.NewReceiver(t, http.StatusAccepted, "")
-	n, err := New("ops", Config{WebhookURL: recv.URL + "/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Send(context.Background(), hooktest.Events(t)[notify.KindChange]); err != nil {
-		t.Fatal(err)
-	}
-	r := recv.Only(t)
+	n := hooktest.New(t, New, "ops", Config{WebhookURL: recv.URL + "/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=secret"})
+	r := recv.Deliver(t, n, hooktest.Events(t)[notify.KindChange])
 	want := `{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","content":{` +
 		`"$schema":"http://adaptivecards.io/schemas/adaptive-card.json","type":"AdaptiveCard","version":"1.4","body":[` +
 		`{"type":"TextBlock","text":"PORT CHANGE: office-switch in HomeLab","weight":"Bolder","wrap":true},` +

@@ -76,23 +76,23 @@ func (c Config) Validate() error {
 
 // Notifier sends events to one webhook.
 type Notifier struct {
-	name   string
+	sender hook.Sender
 	cfg    Config
-	client *http.Client
 }
 
 // New checks cfg and returns a webhook notifier called name.
 func New(name string, cfg Config) (*Notifier, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("webhook notifier %q: %w", name, err)
+	s, err := hook.NewSender("webhook", name, cfg)
+	if err != nil {
+		return nil, err
 	}
 	cfg.RequestMethod = strings.ToUpper(cfg.RequestMethod)
 	cfg.RequestEncoding = strings.ToUpper(cfg.RequestEncoding)
-	return &Notifier{name: name, cfg: cfg, client: hook.NewClient()}, nil
+	return &Notifier{sender: s, cfg: cfg}, nil
 }
 
 // Name is the notifier's name.
-func (n *Notifier) Name() string { return n.name }
+func (n *Notifier) Name() string { return n.sender.Name() }
 
 // payload is prefix + encoded text + suffix, what Send puts in the body of a
 // POST or after the URL of a GET. JSON without prefix and suffix is the
@@ -150,10 +150,7 @@ func (n *Notifier) Send(ctx context.Context, e notify.Event) error {
 		r.Body = []byte(payload)
 		r.ContentType = contentTypes[n.cfg.RequestEncoding]
 	}
-	if err := hook.Do(ctx, n.client, r); err != nil {
-		return fmt.Errorf("webhook %q: %w", n.name, err)
-	}
-	return nil
+	return n.sender.Do(ctx, r)
 }
 
 // appendQuery joins endpoint (without its #fragment, which is never sent)

@@ -13,7 +13,6 @@ import (
 // TestSend checks the exact request of each encoding and method for an
 // outage, a reminder and a recovery against testdata/<case>_<kind>.txt.
 func TestSend(t *testing.T) {
-	events := hooktest.Events(t)
 	recv := hooktest.NewReceiver(t, http.StatusOK, "ok")
 	cases := []struct {
 		name string
@@ -39,16 +38,7 @@ func TestSend(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			n, err := New("hook", c.cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, kind := range []notify.Kind{notify.KindOutage, notify.KindReminder, notify.KindRecovery} {
-				if err := n.Send(context.Background(), events[kind]); err != nil {
-					t.Fatalf("%s: %v", kind, err)
-				}
-				hooktest.Golden(t, c.name+"_"+string(kind)+".txt", recv.Only(t).Dump())
-			}
+			recv.SendGolden(t, hooktest.New(t, New, "hook", c.cfg), c.name+"_", notify.KindOutage, notify.KindReminder, notify.KindRecovery)
 		})
 	}
 }
@@ -72,10 +62,7 @@ func TestPayloads(t *testing.T) {
 		{"URL", "token=t&message=", "&priority=1", `token=t&message=web+in+Lab+new+outage%3A+got+%22%3Cb%3Edown%3C%2Fb%3E%22+%28http%3A%2F%2Fh%2F%3Fa%3D1%26b%3D2%29+at+2%3A15+PM+EDT%2C+down+for+0+secs&priority=1`},
 	}
 	for _, tt := range tests {
-		n, err := New("hook", Config{EndpointURL: "http://127.0.0.1/x", RequestMethod: "POST", RequestEncoding: tt.enc, RequestPrefix: tt.prefix, RequestSuffix: tt.suffix})
-		if err != nil {
-			t.Fatal(err)
-		}
+		n := hooktest.New(t, New, "hook", Config{EndpointURL: "http://127.0.0.1/x", RequestMethod: "POST", RequestEncoding: tt.enc, RequestPrefix: tt.prefix, RequestSuffix: tt.suffix})
 		if got := n.payload(e); got != tt.want {
 			t.Errorf("%s %q %q:\n got %s\nwant %s", tt.enc, tt.prefix, tt.suffix, got, tt.want)
 		}
@@ -118,11 +105,8 @@ func TestRequote(t *testing.T) {
 
 func TestSendError(t *testing.T) {
 	recv := hooktest.NewReceiver(t, http.StatusUnauthorized, `{"error":"invalid token"}`)
-	n, err := New("ops", Config{EndpointURL: recv.URL + "/hook?token=secret", RequestMethod: "GET", RequestEncoding: "URL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
+	n := hooktest.New(t, New, "ops", Config{EndpointURL: recv.URL + "/hook?token=secret", RequestMethod: "GET", RequestEncoding: "URL"})
+	err := n.Send(context.Background(), hooktest.Events(t)[notify.KindOutage])
 	want := `webhook "ops": GET ` + strings.TrimPrefix(recv.URL, "http://") + `: 401 Unauthorized: {"error":"invalid token"}`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %s", err, want)
@@ -131,11 +115,7 @@ func TestSendError(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	ok := Config{EndpointURL: "https://h/x", RequestMethod: "POST", RequestEncoding: "JSON"}
-	tests := []struct {
-		name string
-		edit func(*Config)
-		want string
-	}{
+	hooktest.Validate(t, ok, []hooktest.Edit[Config]{
 		{"ok", func(*Config) {}, ""},
 		{"lower case", func(c *Config) { c.RequestMethod, c.RequestEncoding = "get", "csvquoted" }, ""},
 		{"no url", func(c *Config) { c.EndpointURL = "" }, "endpoint_url is required"},
@@ -147,19 +127,7 @@ func TestValidate(t *testing.T) {
 		{"json get", func(c *Config) { c.RequestMethod = "GET" }, "request_encoding JSON needs request_method POST"},
 		{"bad header", func(c *Config) { c.Headers = map[string]string{"X Y": "1"} }, `headers: invalid header name "X Y"`},
 		{"header injection", func(c *Config) { c.Headers = map[string]string{"X-Y": "1\r\nEvil: 1"} }, `headers: value of "X-Y" has a line break`},
-	}
-	for _, tt := range tests {
-		c := ok
-		tt.edit(&c)
-		err := c.Validate()
-		got := ""
-		if err != nil {
-			got = err.Error()
-		}
-		if got != tt.want {
-			t.Errorf("%s: Validate() = %q, want %q", tt.name, got, tt.want)
-		}
-	}
+	})
 	if _, err := New("w", Config{}); err == nil || err.Error() != `webhook notifier "w": endpoint_url is required` {
 		t.Errorf("New error = %v", err)
 	}
@@ -181,14 +149,8 @@ func TestSendChange(t *testing.T) {
 			"/send?token=abc&msg=PORT+CHANGE%3A+office-switch+in+HomeLab%3A+GigabitEthernet0%2F2+oper%3Ddown+admin%3Dup+%28was+oper%3Dup+admin%3Dup%29+at+2%3A22+PM+EDT", ""},
 	}
 	for _, tt := range tests {
-		n, err := New("hook", tt.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Send(context.Background(), e); err != nil {
-			t.Fatal(err)
-		}
-		r := recv.Only(t)
+		n := hooktest.New(t, New, "hook", tt.cfg)
+		r := recv.Deliver(t, n, e)
 		if r.Method != tt.method || r.URI != tt.uri || r.Body != tt.body || r.Header.Get("Idempotency-Key") != "evt-6" {
 			t.Errorf("got %s %s key %q body %q\nwant %s %s key evt-6 body %q", r.Method, r.URI, r.Header.Get("Idempotency-Key"), r.Body, tt.method, tt.uri, tt.body)
 		}

@@ -246,7 +246,7 @@ func Register[C any, P notify.Provider](typ string, newFn func(name string, cfg 
 	notify.Register(typ, func(name string, fields map[string]any) (notify.Provider, error) {
 		var cfg C
 		if err := Decode(fields, &cfg); err != nil {
-			return nil, fmt.Errorf("%s notifier %q: %w", typ, name, err)
+			return nil, configError(typ, name, err)
 		}
 		return newFn(name, cfg)
 	})

@@ -222,3 +222,36 @@ func TestTruncateBytes(t *testing.T) {
 		}
 	}
 }
+
+type validator struct{ err error }
+
+func (v validator) Validate() error { return v.err }
+
+func TestSender(t *testing.T) {
+	if _, err := NewSender("slack", "ops", validator{errors.New("webhook_url is required")}); err == nil ||
+		err.Error() != `slack notifier "ops": webhook_url is required` {
+		t.Errorf("NewSender err = %v", err)
+	}
+	s, err := NewSender("slack", "ops", validator{})
+	if err != nil || s.Name() != "ops" {
+		t.Fatalf("NewSender = %+v, %v", s, err)
+	}
+	var got *http.Request
+	var body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got, body = r, string(b)
+		http.Error(w, "no_team", http.StatusNotFound)
+	}))
+	defer srv.Close()
+	err = s.PostJSON(context.Background(), srv.URL+"/hook", map[string]string{"text": "a<b"}, "evt-1")
+	if want := `slack "ops": POST ` + strings.TrimPrefix(srv.URL, "http://") + `: 404 Not Found: no_team`; err == nil || err.Error() != want {
+		t.Errorf("PostJSON err = %v, want %s", err, want)
+	}
+	if got.Method != "POST" || got.Header.Get("Content-Type") != "application/json" || got.Header.Get("Idempotency-Key") != "evt-1" || body != `{"text":"a<b"}` {
+		t.Errorf("got %s %q key %q %s", got.Method, got.Header.Get("Content-Type"), got.Header.Get("Idempotency-Key"), body)
+	}
+	if err := s.PostJSON(context.Background(), srv.URL, make(chan int), ""); err == nil || err.Error() != `slack "ops": json: unsupported type: chan int` {
+		t.Errorf("PostJSON of a channel: err = %v", err)
+	}
+}

@@ -1,9 +1,10 @@
 // Package hooktest holds what the notification providers' tests share: a
-// set of sample events and an HTTP receiver on loopback that records every
-// request.
+// set of sample events, an HTTP receiver on loopback that records every
+// request, golden files, and checks of error texts.
 package hooktest
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -146,6 +147,82 @@ func (r *Receiver) Only(t testing.TB) Request {
 		t.Fatalf("receiver got %d requests, want 1: %+v", len(reqs), reqs)
 	}
 	return reqs[0]
+}
+
+// New builds a notifier with a provider's New, failing the test if that
+// fails.
+func New[C, P any](t testing.TB, newFn func(name string, cfg C) (P, error), name string, cfg C) P {
+	t.Helper()
+	p, err := newFn(name, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Deliver sends e with p, failing the test if Send fails, and returns the
+// single request the receiver got for it.
+func (r *Receiver) Deliver(t testing.TB, p notify.Provider, e notify.Event) Request {
+	t.Helper()
+	if err := p.Send(context.Background(), e); err != nil {
+		t.Fatalf("%s: %v", e.Kind, err)
+	}
+	return r.Only(t)
+}
+
+// SendGolden delivers the sample event (see Events) of each kind with p and
+// compares each request's Dump with testdata/<prefix><kind>.txt.
+func (r *Receiver) SendGolden(t testing.TB, p notify.Provider, prefix string, kinds ...notify.Kind) {
+	t.Helper()
+	events := Events(t)
+	for _, kind := range kinds {
+		Golden(t, prefix+string(kind)+".txt", r.Deliver(t, p, events[kind]).Dump())
+	}
+}
+
+// Errors calls f with the input of each case and checks the text of the
+// error it returns ("" for none), as "name(input) = got, want want".
+func Errors(t testing.TB, name string, f func(in string) error, cases []Case) {
+	t.Helper()
+	for _, c := range cases {
+		if got := errText(f(c.In)); got != c.Want {
+			t.Errorf("%s(%q) = %q, want %q", name, c.In, got, c.Want)
+		}
+	}
+}
+
+// Case is one row of an Errors table: an input and the error text it must
+// give, "" for none. It is an alias of an unnamed struct type, so that the
+// providers' tables can list their rows without field names.
+type Case = struct{ In, Want string }
+
+// Edit is one row of a Validate table: a change to a valid configuration
+// and the error text Validate must then give, "" for none. Like Case, an
+// alias, so that rows need no field names.
+type Edit[C any] = struct {
+	Name string
+	Edit func(*C)
+	Want string
+}
+
+// Validate applies each edit to a copy of ok and checks the text of the
+// error its Validate returns.
+func Validate[C interface{ Validate() error }](t testing.TB, ok C, edits []Edit[C]) {
+	t.Helper()
+	for _, e := range edits {
+		c := ok
+		e.Edit(&c)
+		if got := errText(c.Validate()); got != e.Want {
+			t.Errorf("%s: Validate() = %q, want %q", e.Name, got, e.Want)
+		}
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
