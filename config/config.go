@@ -336,6 +336,20 @@ func LoadAll(paths []string) ([]*Config, error) {
 	return cfgs, nil
 }
 
+// readRegular reads path when it is a regular file of at most limit bytes;
+// tooBig reports one that is not (a special file could hang the loader).
+func readRegular(path string, limit int64) (data []byte, tooBig bool, err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, false, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > limit {
+		return nil, true, nil
+	}
+	data, err = os.ReadFile(path)
+	return data, false, err
+}
+
 func readError(err error) string {
 	if pe, ok := err.(*os.PathError); ok {
 		return pe.Err.Error()

@@ -16,19 +16,14 @@ const maxEnvFile = 1 << 20
 // then the .env file at path, if there is one: real environment variables
 // win, so a deployment can override the file.
 func envLookup(path string) (func(string) (string, bool), *Error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return os.LookupEnv, nil
-		}
+	data, tooBig, err := readRegular(path, maxEnvFile)
+	switch {
+	case os.IsNotExist(err):
+		return os.LookupEnv, nil
+	case err != nil:
 		return nil, &Error{File: path, Msg: readError(err)}
-	}
-	if !fi.Mode().IsRegular() || fi.Size() > maxEnvFile {
+	case tooBig:
 		return nil, &Error{File: path, Msg: fmt.Sprintf("must be a regular file of at most %d bytes", maxEnvFile)}
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, &Error{File: path, Msg: readError(err)}
 	}
 	vars, err := godotenv.UnmarshalBytes(data)
 	if err != nil {

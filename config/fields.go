@@ -358,24 +358,35 @@ var typeFields = map[string]table{
 	"host": snmpFields,
 }
 
-// typesWith lists the types that have field name, for messages.
-func typesWith(name string) []string {
+// typesWith lists, in types' order, the types whose own fields (in own)
+// include name, for messages.
+func typesWith(types []string, own map[string]table, name string) []string {
 	var out []string
-	for _, t := range monitorTypes {
-		if typeFields[t].get(name) != nil {
+	for _, t := range types {
+		if own[t].get(name) != nil {
 			out = append(out, t)
 		}
 	}
 	return out
 }
 
-// notifierTypesWith lists the notifier types that have field name.
-func notifierTypesWith(name string) []string {
-	var out []string
-	for _, t := range notifierTypes {
-		if notifierFields[t].get(name) != nil {
-			out = append(out, t)
+// allFields is common plus every type's own fields; a name has the same
+// kind (as far as ${VAR} typing goes) in every type that has it.
+func allFields(common table, types []string, own map[string]table) table {
+	all := append(table{}, common...)
+	for _, typ := range types {
+		for _, fd := range own[typ] {
+			if all.get(fd.name) == nil {
+				all = append(all, fd)
+			}
 		}
 	}
-	return out
+	return all
 }
+
+// allMonitorFields and allNotifierFields are every field of every built-in
+// monitor and notifier type.
+var (
+	allMonitorFields  = allFields(monitorCommon, monitorTypes, typeFields)
+	allNotifierFields = allFields(notifierCommon, notifierTypes, notifierFields)
+)

@@ -48,20 +48,6 @@ var typeRE = regexp.MustCompile(typePattern)
 // (RFC 9110), so "get" is almost certainly a mistake.
 var methodRE = regexp.MustCompile(`^[A-Z][A-Z0-9_-]*$`)
 
-// allMonitorFields is every field of every built-in type; a name has the
-// same kind (as far as ${VAR} typing goes) in every type that has it.
-var allMonitorFields = func() table {
-	all := append(table{}, monitorCommon...)
-	for _, typ := range monitorTypes {
-		for _, fd := range typeFields[typ] {
-			if all.get(fd.name) == nil {
-				all = append(all, fd)
-			}
-		}
-	}
-	return all
-}()
-
 // monitorTables are the common fields plus each type's own.
 var monitorTables = func() map[string]table {
 	out := make(map[string]table, len(typeFields))
@@ -115,7 +101,7 @@ func (p *parser) monitor(cfg *Config, i int, n *yaml.Node) *Monitor {
 		case !known:
 			return "" // the type's own error says it all
 		}
-		if others := typesWith(key); len(others) > 0 {
+		if others := typesWith(monitorTypes, typeFields, key); len(others) > 0 {
 			return fmt.Sprintf("not valid for %s monitors (it applies to %s)", typ, strings.Join(others, ", "))
 		}
 		return unknownField(key, fields.names())
@@ -182,13 +168,7 @@ func (p *parser) monitor(cfg *Config, i int, n *yaml.Node) *Monitor {
 	}
 	p.timing(o, m, site)
 	p.assertions(o, m)
-	if (o.has("flap_window") || o.has("flap_changes")) && m.FlapChanges > m.FlapWindow-1 {
-		key := "flap_changes"
-		if !o.has(key) {
-			key = "flap_window"
-		}
-		o.fail(key, "flap_changes %d can never be reached: %d results hold at most %d status changes", m.FlapChanges, m.FlapWindow, m.FlapWindow-1)
-	}
+	flapRule(o, m.FlapWindow, m.FlapChanges)
 	if known && o.present("content_type") && !o.present("send") {
 		o.fail("content_type", "can only be given with send")
 	}
@@ -440,32 +420,39 @@ func checkAddress(typ, addr string) string {
 	case "ports", "port", "host":
 		return checkHostPortURL(addr, "snmp", false)
 	case "cert":
+		const forms = "must be host:port, tls://host:port, tcp://host:port or an https:// URL"
 		switch {
 		case strings.HasPrefix(addr, "https://"):
 			u, err := url.Parse(addr)
 			if err != nil || u.Hostname() == "" {
-				return "must be host:port, tls://host:port, tcp://host:port or an https:// URL"
+				return forms
 			}
 		case strings.HasPrefix(addr, "tls://"):
 			return checkHostPortURL(addr, "tls", true)
 		case strings.HasPrefix(addr, "tcp://"): // e.g. with starttls: smtp
 			return checkHostPortURL(addr, "tcp", true)
 		case strings.Contains(addr, "://"):
-			return "must be host:port, tls://host:port, tcp://host:port or an https:// URL"
+			return forms
 		default:
 			host, port, err := net.SplitHostPort(addr)
 			if err != nil {
-				return "must be host:port, tls://host:port, tcp://host:port or an https:// URL"
+				return forms
 			}
 			if msg := checkHost(host); msg != "" {
 				return "must be host:port: " + msg
 			}
-			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			if !validPort(port) {
 				return "must be host:port with a port from 1 to 65535"
 			}
 		}
 	}
 	return ""
+}
+
+// validPort: a decimal port number from 1 to 65535.
+func validPort(port string) bool {
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 // checkHostPortURL: scheme://host:port (the port optional unless
@@ -492,7 +479,7 @@ func checkHostPortURL(addr, scheme string, portRequired bool) string {
 		}
 		return ""
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+	if !validPort(port) {
 		return "must be " + want + " with a port from 1 to 65535"
 	}
 	return ""

@@ -149,13 +149,12 @@ type entry struct {
 
 // entries lists a mapping's keys in file order. Keys merged in with `<<`
 // (YAML merge keys, handy for monitor templates) come after the explicit
-// ones, which win over them. Problems come back as errors without a monitor
-// name, which the caller may not know yet.
-func (p *parser) entries(n *yaml.Node, prefix string, depth int) ([]entry, Errors) {
-	var out []entry
-	var errs Errors
+// ones, which win over them. Problems are reported under monitor; ok is
+// false when there were any.
+func (p *parser) entries(n *yaml.Node, prefix, monitor string, depth int) (out []entry, ok bool) {
+	mark := len(p.errs)
 	fail := func(line int, field, format string, args ...any) {
-		errs = append(errs, &Error{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+		p.fail(line, monitor, field, format, args...)
 	}
 	seen := map[string]int{}
 	type merge struct {
@@ -205,9 +204,8 @@ func (p *parser) entries(n *yaml.Node, prefix string, depth int) ([]entry, Error
 				continue
 			}
 			p.active[s] = true
-			sub, subErrs := p.entries(s, prefix, depth+1)
+			sub, _ := p.entries(s, prefix, monitor, depth+1)
 			delete(p.active, s)
-			errs = append(errs, subErrs...)
 			for _, e := range sub {
 				if _, dup := seen[e.key]; dup {
 					continue // explicit keys, and earlier merges, win
@@ -217,7 +215,7 @@ func (p *parser) entries(n *yaml.Node, prefix string, depth int) ([]entry, Error
 			}
 		}
 	}
-	return out, errs
+	return out, len(p.errs) == mark
 }
 
 // value converts a YAML node to plain Go values (string, int, float64,
@@ -260,13 +258,8 @@ func (p *parser) value(n *yaml.Node, k kind, monitor, field string, depth int) (
 		}
 		return out, ok
 	case yaml.MappingNode:
-		entries, errs := p.entries(n, field+".", depth)
-		for _, e := range errs {
-			e.Monitor = monitor
-		}
-		p.errs = append(p.errs, errs...)
+		entries, ok := p.entries(n, field+".", monitor, depth)
 		out := make(map[string]any, len(entries))
-		ok := len(errs) == 0
 		for _, e := range entries {
 			v, good := p.value(e.val, k.elem(), monitor, field+"."+e.key, depth+1)
 			ok = ok && good
@@ -350,13 +343,8 @@ func (p *parser) object(n *yaml.Node, prefix, monitor string, kindOf func(string
 	o := &obj{p: p, prefix: prefix, monitor: monitor, line: n.Line,
 		raw: map[string]any{}, lines: map[string]int{}, nodes: map[string]*yaml.Node{},
 		typed: map[string]any{}, bad: map[string]bool{}}
-	entries, errs := p.entries(n, prefix, 0)
-	for _, e := range errs {
-		e.Monitor = monitor
-	}
-	p.errs = append(p.errs, errs...)
-	o.entries = entries
-	for _, e := range entries {
+	o.entries, _ = p.entries(n, prefix, monitor, 0)
+	for _, e := range o.entries {
 		o.lines[e.key] = e.line
 		o.nodes[e.key] = e.val
 		k := kindOf(e.key)

@@ -77,16 +77,22 @@ func withRefs(s map[string]any, refs map[string]any) map[string]any {
 	return s
 }
 
-// objectSchema describes a mapping of the fields of t and nothing else.
-func objectSchema(t table, doc string) map[string]any {
-	props := map[string]any{}
-	var req []string
+// properties returns the schemas of t's fields and the names of its
+// required ones.
+func properties(t table) (props map[string]any, required []string) {
+	props = map[string]any{}
 	for i := range t {
 		props[t[i].name] = fieldSchema(&t[i])
 		if t[i].required {
-			req = append(req, t[i].name)
+			required = append(required, t[i].name)
 		}
 	}
+	return props, required
+}
+
+// objectSchema describes a mapping of the fields of t and nothing else.
+func objectSchema(t table, doc string) map[string]any {
+	props, req := properties(t)
 	s := map[string]any{"type": "object", "description": doc, "properties": props, "additionalProperties": false}
 	if len(req) > 0 {
 		s["required"] = req
@@ -222,15 +228,7 @@ var addressPatterns = map[string]string{
 // discriminated object (monitors and notifiers): the names it allows, the
 // ones it requires, and the schemas of its own fields.
 func variant(typ, doc string, common, own table, extra map[string]any) map[string]any {
-	props := map[string]any{}
-	var req []string
-	for i := range own {
-		fd := &own[i]
-		if fd.required {
-			req = append(req, fd.name)
-		}
-		props[fd.name] = fieldSchema(fd)
-	}
+	props, req := properties(own)
 	for k, v := range extra {
 		props[k] = v
 	}
@@ -250,20 +248,6 @@ func variant(typ, doc string, common, own table, extra map[string]any) map[strin
 	}
 }
 
-// commonProperties are the schemas of the fields every type has.
-func commonProperties(t table) map[string]any {
-	props := map[string]any{}
-	for i := range t {
-		props[t[i].name] = fieldSchema(&t[i])
-	}
-	return props
-}
-
-func mustJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 func monitorSchema() map[string]any {
 	var variants []any
 	for _, typ := range monitorTypes {
@@ -273,11 +257,12 @@ func monitorSchema() map[string]any {
 		}
 		variants = append(variants, variant(typ, typeDocs[typ], monitorCommon, typeFields[typ], extra))
 	}
+	props, req := properties(monitorCommon)
 	return map[string]any{
 		"type":        "object",
 		"description": "One monitored resource. The fields allowed depend on its type; a monitor with a module may have any further fields (the module's manifest validates them).",
-		"properties":  commonProperties(monitorCommon),
-		"required":    []string{"type", "name", "address"},
+		"properties":  props,
+		"required":    req,
 		"if":          map[string]any{"required": []string{"module"}},
 		"then":        map[string]any{"properties": map[string]any{"type": map[string]any{"type": "string", "pattern": typePattern}}},
 		"else": map[string]any{
@@ -292,11 +277,12 @@ func notifierSchema() map[string]any {
 	for _, typ := range notifierTypes {
 		variants = append(variants, variant(typ, "", notifierCommon, notifierFields[typ], nil))
 	}
+	props, req := properties(notifierCommon)
 	return map[string]any{
 		"type":        "object",
 		"description": "A notification channel; the fields allowed depend on its type.",
-		"properties":  commonProperties(notifierCommon),
-		"required":    []string{"type"},
+		"properties":  props,
+		"required":    req,
 		"allOf":       variants,
 	}
 }

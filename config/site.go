@@ -3,7 +3,6 @@ package config
 import (
 	"crypto/x509"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -66,13 +65,7 @@ func (p *parser) site(cfg *Config, top *obj) {
 	s.FlapChanges = o.intOr("flap_changes", s.FlapChanges)
 	s.HistoryRetention = o.durOr("history_retention", s.HistoryRetention)
 	s.PruneRemovedAfter = o.durOr("prune_removed_after", s.PruneRemovedAfter)
-	if (o.has("flap_window") || o.has("flap_changes")) && s.FlapChanges > s.FlapWindow-1 {
-		key := "flap_changes"
-		if !o.has(key) {
-			key = "flap_window"
-		}
-		o.fail(key, "flap_changes %d can never be reached: %d results hold at most %d status changes", s.FlapChanges, s.FlapWindow, s.FlapWindow-1)
-	}
+	flapRule(o, s.FlapWindow, s.FlapChanges)
 
 	if m := o.mapping("email_server"); m != nil {
 		s.Email = p.emailServer(o, m)
@@ -96,6 +89,18 @@ func (p *parser) site(cfg *Config, top *obj) {
 		}
 	}
 	p.notifiers(s, o)
+}
+
+// flapRule: flap_changes must be reachable within flap_window results. It
+// applies where o sets either (the other may be inherited).
+func flapRule(o *obj, window, changes int) {
+	if (o.has("flap_window") || o.has("flap_changes")) && changes > window-1 {
+		key := "flap_changes"
+		if !o.has(key) {
+			key = "flap_window"
+		}
+		o.fail(key, "flap_changes %d can never be reached: %d results hold at most %d status changes", changes, window, window-1)
+	}
 }
 
 func (p *parser) emailServer(site *obj, n *yaml.Node) *EmailServer {
@@ -138,16 +143,12 @@ func (p *parser) emailServer(site *obj, n *yaml.Node) *EmailServer {
 // so that a wrong ca_file fails at load time rather than at the first
 // outage.
 func checkPEM(path string) string {
-	fi, err := os.Stat(path)
-	if err != nil {
+	data, tooBig, err := readRegular(path, 1<<20)
+	switch {
+	case err != nil:
 		return readError(err) + ": " + path
-	}
-	if !fi.Mode().IsRegular() || fi.Size() > 1<<20 {
+	case tooBig:
 		return fmt.Sprintf("%s must be a regular file of at most 1 MiB", path)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return readError(err) + ": " + path
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM(data) {
 		return fmt.Sprintf("%s holds no PEM certificate", path)
@@ -197,42 +198,41 @@ func (p *parser) notifiers(s *Site, site *obj) {
 		names[nt.Name] = nt.Line
 		s.Notifiers = append(s.Notifiers, nt)
 	}
-	if site.present("outage_webhooks") {
-		var raw []any
-		for i, n := range site.items("outage_webhooks", "") {
-			if n == nil {
-				continue
-			}
-			o := p.object(n, fmt.Sprintf("site.outage_webhooks[%d].", i), "", tableKinds(webhookFields))
-			p.validate(o, webhookFields, nil)
-			p.webhookRules(o)
-			raw = append(raw, o.raw)
-			add(&Notifier{Type: "webhook", Outages: true, Recoveries: true, Reminders: true,
-				Fields: o.raw, Line: n.Line, Lines: o.lines}, o)
+	// list reads the entries of the list key with read and keeps their
+	// fields as written.
+	list := func(key string, read func(i int, n *yaml.Node) *obj) {
+		if !site.present(key) {
+			return
 		}
-		site.raw["outage_webhooks"] = raw
-	}
-	if site.present("notifiers") {
 		var raw []any
-		for i, n := range site.items("notifiers", "") {
-			if n == nil {
-				continue
-			}
-			if nt, o := p.notifier(i, n); nt != nil {
-				add(nt, o)
-				raw = append(raw, o.raw)
-			} else if o != nil {
-				raw = append(raw, o.raw)
+		for i, n := range site.items(key, "") {
+			if n != nil {
+				raw = append(raw, read(i, n).raw)
 			}
 		}
-		site.raw["notifiers"] = raw
+		site.raw[key] = raw
 	}
+	list("outage_webhooks", func(i int, n *yaml.Node) *obj {
+		o := p.object(n, fmt.Sprintf("site.outage_webhooks[%d].", i), "", tableKinds(webhookFields))
+		p.validate(o, webhookFields, nil)
+		p.webhookRules(o)
+		add(&Notifier{Type: "webhook", Outages: true, Recoveries: true, Reminders: true,
+			Fields: o.raw, Line: n.Line, Lines: o.lines}, o)
+		return o
+	})
+	list("notifiers", func(i int, n *yaml.Node) *obj {
+		nt, o := p.notifier(i, n)
+		if nt != nil {
+			add(nt, o)
+		}
+		return o
+	})
 }
 
 // notifier reads one entry of site.notifiers; its type decides its fields.
 func (p *parser) notifier(i int, n *yaml.Node) (*Notifier, *obj) {
 	prefix := fmt.Sprintf("site.notifiers[%d].", i)
-	o := p.object(n, prefix, "", tableKinds(allNotifierFields()))
+	o := p.object(n, prefix, "", tableKinds(allNotifierFields))
 	typ, _ := o.raw["type"].(string)
 	t, known := notifierFields[typ]
 	all := join(notifierCommon, t)
@@ -240,7 +240,7 @@ func (p *parser) notifier(i int, n *yaml.Node) (*Notifier, *obj) {
 		if !known {
 			return "" // the type's own error says it all
 		}
-		if others := notifierTypesWith(key); len(others) > 0 {
+		if others := typesWith(notifierTypes, notifierFields, key); len(others) > 0 {
 			return fmt.Sprintf("not valid for %s notifiers (it applies to %s)", typ, strings.Join(others, ", "))
 		}
 		return unknownField(key, all.names())
@@ -267,18 +267,4 @@ func (p *parser) webhookRules(o *obj) {
 	if o.str("request_encoding") == "JSON" && o.has("request_method") && o.str("request_method") != "POST" {
 		o.fail("request_encoding", "JSON needs request_method: POST (got %s)", o.str("request_method"))
 	}
-}
-
-// allNotifierFields is every notifier field of every type; a name has the
-// same kind in every type that has it.
-func allNotifierFields() table {
-	all := append(table{}, notifierCommon...)
-	for _, typ := range notifierTypes {
-		for _, fd := range notifierFields[typ] {
-			if all.get(fd.name) == nil {
-				all = append(all, fd)
-			}
-		}
-	}
-	return all
 }

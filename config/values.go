@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -73,7 +73,7 @@ func (fd *field) check(v any) (typed any, msg, sub string) {
 		return d, "", ""
 	case kEnum:
 		s, ok := v.(string)
-		if ok && contains(fd.enum, s) {
+		if ok && slices.Contains(fd.enum, s) {
 			return s, "", ""
 		}
 		msg := "must be one of " + strings.Join(fd.enum, ", ") + fd.got(v)
@@ -123,12 +123,7 @@ func (fd *field) check(v any) (typed any, msg, sub string) {
 			return nil, "must be a mapping of names to strings" + fd.got(v), ""
 		}
 		out := make(map[string]string, len(m))
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(m) {
 			e := m[k]
 			s, ok := e.(string)
 			if !ok {
@@ -403,13 +398,4 @@ func checkFingerprint(s string) string {
 		return fmt.Sprintf("has %d hex digits; the count must be a power of two (64 for SHA-256)", n)
 	}
 	return ""
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/zappy-mon/zappy/builtin"
 	"github.com/zappy-mon/zappy/config"
 	"github.com/zappy-mon/zappy/runtime/check"
 	"github.com/zappy-mon/zappy/runtime/runner"
@@ -83,18 +83,9 @@ func runCheck(cmd *cobra.Command, g *globalFlags, f *checkFlags, args []string) 
 	if err != nil {
 		return err
 	}
-	checks := make([]*runner.Check, 0, len(monitors))
-	var problems config.Errors
-	for _, m := range monitors {
-		c, err := r.Prepare(ctx, m)
-		if err != nil {
-			if ce, ok := err.(*config.Error); ok {
-				problems = append(problems, ce)
-				continue
-			}
-			return err
-		}
-		checks = append(checks, c)
+	checks, problems, err := prepare(ctx, r, monitors)
+	if err != nil {
+		return err
 	}
 	if len(problems) > 0 {
 		return problems
@@ -121,6 +112,27 @@ func runCheck(cmd *cobra.Command, g *globalFlags, f *checkFlags, args []string) 
 		return exitError{code: worst}
 	}
 	return nil
+}
+
+// prepare resolves the type of each monitor. The problems of the monitors
+// that cannot run (an unknown type, a module that does not load) come back
+// together; any other error ends it.
+func prepare(ctx context.Context, r *runner.Runner, monitors []*config.Monitor) ([]*runner.Check, config.Errors, error) {
+	checks := make([]*runner.Check, 0, len(monitors))
+	var problems config.Errors
+	for _, m := range monitors {
+		c, err := r.Prepare(ctx, m)
+		var ce *config.Error
+		switch {
+		case errors.As(err, &ce):
+			problems = append(problems, ce)
+		case err != nil:
+			return nil, nil, err
+		default:
+			checks = append(checks, c)
+		}
+	}
+	return checks, problems, nil
 }
 
 // checkMonitors builds the monitors to run from the flags.
@@ -235,5 +247,3 @@ func printResult(w io.Writer, r check.Result, asJSON bool) error {
 	_, err = fmt.Fprintln(w, string(b))
 	return err
 }
-
-func builtinVersion() string { return builtin.Version() }

@@ -187,15 +187,11 @@ func validateCommand(g *globalFlags) *cobra.Command {
 			}
 			var problems config.Errors
 			for _, cfg := range cfgs {
-				for _, m := range cfg.Monitors {
-					if _, err := r.Prepare(cmd.Context(), m); err != nil {
-						var ce *config.Error
-						if !errors.As(err, &ce) {
-							return err
-						}
-						problems = append(problems, ce)
-					}
+				_, ps, err := prepare(cmd.Context(), r, cfg.Monitors)
+				if err != nil {
+					return err
 				}
+				problems = append(problems, ps...)
 				if _, err := site.Channels(cfg); err != nil {
 					var ce config.Errors
 					if !errors.As(err, &ce) {
@@ -215,8 +211,8 @@ func validateCommand(g *globalFlags) *cobra.Command {
 	}
 }
 
-func stateCommand(g *globalFlags) *cobra.Command {
-	f := &daemonFlags{}
+func stateCommand() *cobra.Command {
+	var statePath string
 	cmd := &cobra.Command{
 		Use:   "state CONFIG...",
 		Short: "Print the state table of each site (also while the daemon runs)",
@@ -227,7 +223,7 @@ func stateCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			for _, cfg := range cfgs {
-				path := f.state
+				path := statePath
 				if path == "" {
 					path = state.DefaultPath(cfg.File)
 				}
@@ -248,11 +244,11 @@ func stateCommand(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&f.state, "state", "s", "", "state database (default: derived from the config file)")
+	cmd.Flags().StringVarP(&statePath, "state", "s", "", "state database (default: derived from the config file)")
 	return cmd
 }
 
-func notifyCommand(g *globalFlags) *cobra.Command {
+func notifyCommand() *cobra.Command {
 	parent := &cobra.Command{Use: "notify", Short: "Notification tools"}
 	var dryRun bool
 	test := &cobra.Command{

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,6 +89,31 @@ func (r *receiver) count() (keys map[string]int, msgs []string) {
 
 func closedPort(t testing.TB) string { return testutil.ClosedPort(t, "tcp") }
 
+// okServer is an HTTP server on loopback that answers "ok".
+func okServer(t testing.TB) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// siteFile writes yaml to site.yaml in a new temporary directory and
+// returns its path and that of a state database beside it.
+func siteFile(t testing.TB, yaml string) (cfg, statePath string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg = filepath.Join(dir, "site.yaml")
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, filepath.Join(dir, "state.db")
+}
+
+// warmCache runs one check, so that the compilation cache is warm, as on
+// any start but the first.
+func warmCache(t testing.TB, typ, address string) {
+	exec.Command(zappyBin(t), "--cache-dir", cacheDir, "check", "--type", typ, "--address", address).Run()
+}
+
 func TestValidateInitState(t *testing.T) {
 	dir := t.TempDir()
 	starter := filepath.Join(dir, "zappy.yaml")
@@ -116,11 +142,8 @@ func TestValidateInitState(t *testing.T) {
 
 func TestOnceNotifyAndState(t *testing.T) {
 	rcv := newReceiver(t)
-	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
-	defer web.Close()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "site.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`
+	web := okServer(t)
+	cfg, statePath := siteFile(t, fmt.Sprintf(`
 site:
   name: OnceSite
   max_retries: 1
@@ -135,8 +158,7 @@ monitors:
   - type: tcp
     name: db
     address: tcp://%s
-`, rcv.URL, web.URL, closedPort(t))), 0o644)
-	statePath := filepath.Join(dir, "state.db")
+`, rcv.URL, web.URL, closedPort(t)))
 	if _, errOut, code := zappy(t, "once", cfg, "--state", statePath); code != 0 {
 		t.Fatalf("once: %d %s", code, errOut)
 	}
@@ -191,10 +213,12 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func startDaemon(t testing.TB, args ...string) *daemon {
+// startDaemon starts `zappy run` with args, logging at verbosity ("-v" or
+// "-vv"), and kills it at the end of the test unless it has been waited for.
+func startDaemon(t testing.TB, verbosity string, args ...string) *daemon {
 	t.Helper()
 	d := &daemon{log: &lockedBuffer{}}
-	d.cmd = exec.Command(zappyBin(t), append([]string{"--cache-dir", cacheDir, "-vv", "run"}, args...)...)
+	d.cmd = exec.Command(zappyBin(t), append([]string{"--cache-dir", cacheDir, verbosity, "run"}, args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -222,8 +246,7 @@ func (d *daemon) waitLog(t testing.TB, s string, within time.Duration) {
 }
 
 func TestRunSignalsReloadLock(t *testing.T) {
-	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
-	defer web.Close()
+	web := okServer(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "site.yaml")
 	write := func(extra string) {
@@ -231,7 +254,7 @@ func TestRunSignalsReloadLock(t *testing.T) {
 	}
 	write("")
 	statePath := filepath.Join(dir, "state.db")
-	d := startDaemon(t, cfg, "--state", statePath)
+	d := startDaemon(t, "-vv", cfg, "--state", statePath)
 	d.waitLog(t, "site started", 10*time.Second)
 	d.waitLog(t, "monitor=web status=up", 10*time.Second)
 
@@ -271,9 +294,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	rcv := newReceiver(t)
 	rcv.down.Store(true)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "site.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`
+	cfg, statePath := siteFile(t, fmt.Sprintf(`
 site:
   name: CrashSite
   max_retries: 1
@@ -291,11 +312,10 @@ monitors:
     name: cache
     address: tcp://%s
     every: 1s
-`, rcv.URL, closedPort(t), closedPort(t))), 0o644)
-	statePath := filepath.Join(dir, "state.db")
+`, rcv.URL, closedPort(t), closedPort(t)))
 	args := []string{cfg, "--state", statePath, "--notify-retry-max", "1s"}
 	for round := 0; round < 12; round++ {
-		d := startDaemon(t, args...)
+		d := startDaemon(t, "-vv", args...)
 		time.Sleep(time.Duration(300+rand.IntN(1500)) * time.Millisecond)
 		d.cmd.Process.Kill()
 		d.cmd.Wait()
@@ -315,7 +335,7 @@ monitors:
 	db.Close()
 	// Endpoint back: a last daemon delivers everything queued, then stops.
 	rcv.down.Store(false)
-	d := startDaemon(t, args...)
+	d := startDaemon(t, "-vv", args...)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if pending(t, statePath) == 0 && time.Now().After(deadline.Add(-17*time.Second)) {
@@ -339,20 +359,11 @@ monitors:
 		}
 	}
 	for k, n := range keys {
-		if !contains(ids, k) {
+		if !slices.Contains(ids, k) {
 			t.Errorf("receiver got %q (%d times), which the outbox never held", k, n)
 		}
 	}
 	t.Logf("%d notifications over 12 killed runs, each delivered exactly once", len(ids))
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func pending(t testing.TB, path string) int {
@@ -411,8 +422,7 @@ func writeMonitors(t testing.TB, dir string, n int, typ, address, extra string) 
 // of 500 ms), not by the others. APMonitor 1.2.0 takes 1.1–1.9 s for the
 // first and ~41 s for the second on this machine.
 func BenchmarkOnce(b *testing.B) {
-	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
-	defer web.Close()
+	web := okServer(b)
 	dir := b.TempDir()
 	plain := writeMonitors(b, dir, 200, "http", web.URL+"/", "    expect: ok\n")
 	withRefused := filepath.Join(dir, "refused.yaml")
@@ -420,7 +430,7 @@ func BenchmarkOnce(b *testing.B) {
 	data = append(data, fmt.Sprintf("  - type: tcp\n    name: refused\n    address: tcp://%s\n    max_retries: 3\n    timeout: 1s\n", closedPort(b))...)
 	os.WriteFile(withRefused, data, 0o644)
 	bin := zappyBin(b)
-	exec.Command(bin, "--cache-dir", cacheDir, "check", "--type", "http", "--address", web.URL).Run() // warm the cache
+	warmCache(b, "http", web.URL)
 	for _, bc := range []struct{ name, cfg string }{{"200-http", plain}, {"200-http+refused", withRefused}} {
 		b.Run(bc.name, func(b *testing.B) {
 			var total time.Duration
@@ -449,15 +459,14 @@ func BenchmarkOnce(b *testing.B) {
 // between checks) and reports its resident memory once it has settled.
 func BenchmarkIdleRSS(b *testing.B) {
 	target := "tcp://" + testutil.AcceptAndClose(b)
-	// A warm compilation cache, as on any start but the first.
-	exec.Command(zappyBin(b), "--cache-dir", cacheDir, "check", "--type", "tcp", "--address", target).Run()
+	warmCache(b, "tcp", target)
 	for _, n := range []int{1000, 10000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			dir := b.TempDir()
 			cfg := writeMonitors(b, dir, n, "tcp", target, "    every: 1h\n")
 			var rss float64
 			for i := 0; i < b.N; i++ {
-				d := startDaemon(b, cfg, "--state", filepath.Join(b.TempDir(), "state.db"))
+				d := startDaemon(b, "-vv", cfg, "--state", filepath.Join(b.TempDir(), "state.db"))
 				d.waitLog(b, "site started", 60*time.Second)
 				// Settled: the start-up garbage (parsing thousands of monitors)
 				// collected and returned by the Go runtime's scavenger.
@@ -499,9 +508,7 @@ func TestOncePortsChangeNotice(t *testing.T) {
 		a.Set(fmt.Sprintf(".1.3.6.1.2.1.2.2.1.7.%d", i+1), gosnmp.Integer, 1)
 		a.Set(fmt.Sprintf(".1.3.6.1.2.1.2.2.1.8.%d", i+1), gosnmp.Integer, 1)
 	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "site.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`
+	cfg, statePath := siteFile(t, fmt.Sprintf(`
 site:
   name: Lab
   timezone: UTC
@@ -515,8 +522,7 @@ monitors:
     address: snmp://%s
     community: lab
     every: 1s
-`, rcv.URL, a.Addr)), 0o644)
-	statePath := filepath.Join(dir, "state.db")
+`, rcv.URL, a.Addr))
 	if _, errOut, code := zappy(t, "once", cfg, "--state", statePath); code != 0 {
 		t.Fatalf("first once: %d %s", code, errOut)
 	}
@@ -561,15 +567,10 @@ func BenchmarkPortsDaemon500(b *testing.B) {
 	}
 	path := filepath.Join(dir, "site.yaml")
 	os.WriteFile(path, []byte(cfg.String()), 0o644)
-	exec.Command(zappyBin(b), "--cache-dir", cacheDir, "check", "--type", "tcp", "--address", "tcp://"+testutil.AcceptAndClose(b)).Run() // warm the cache
+	warmCache(b, "tcp", "tcp://"+testutil.AcceptAndClose(b))
 	for i := 0; i < b.N; i++ {
 		statePath := filepath.Join(b.TempDir(), "state.db")
-		d := &daemon{log: &lockedBuffer{}}
-		d.cmd = exec.Command(zappyBin(b), "--cache-dir", cacheDir, "-v", "run", "--state", statePath, path)
-		d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
-		if err := d.cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
+		d := startDaemon(b, "-v", "--state", statePath, path)
 		d.waitLog(b, "site started", time.Minute)
 		time.Sleep(12 * time.Second) // every monitor has polled once: baselines set
 		cpu0, t0 := procCPU(b, d.cmd.Process.Pid), time.Now()

@@ -102,8 +102,8 @@ func newRoot(g *globalFlags) *cobra.Command {
 		}
 		return pprof.StartCPUProfile(f)
 	}
-	root.AddCommand(checkCommand(g), runCommand(g), onceCommand(g), validateCommand(g), stateCommand(g),
-		notifyCommand(g), initCommand(), schemaCommand(), versionCommand())
+	root.AddCommand(checkCommand(g), runCommand(g), onceCommand(g), validateCommand(g), stateCommand(),
+		notifyCommand(), initCommand(), schemaCommand(), versionCommand())
 	return root
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -45,9 +44,7 @@ func TestCheckAdHoc(t *testing.T) {
 		fmt.Fprint(w, "hello zappy")
 	}))
 	defer srv.Close()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	closed := ln.Addr().String()
-	ln.Close()
+	closed := closedPort(t)
 	tests := []struct {
 		name string
 		args []string
@@ -95,11 +92,8 @@ func TestCheckErrorsAreClear(t *testing.T) {
 }
 
 func TestCheckConfigJSON(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
-	defer srv.Close()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "site.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`site:
+	srv := okServer(t)
+	cfg, _ := siteFile(t, fmt.Sprintf(`site:
   name: test
   max_try_secs: 2
 monitors:
@@ -115,7 +109,7 @@ monitors:
   - type: http
     name: not-run
     address: "http://127.0.0.1:1/"
-`, srv.URL, strings.TrimPrefix(srv.URL, "http://"))), 0o644)
+`, srv.URL, strings.TrimPrefix(srv.URL, "http://")))
 	out, errOut, code := zappy(t, "check", "-c", cfg, "web", "port", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s %s", code, out, errOut)
@@ -153,12 +147,8 @@ func TestVersion(t *testing.T) {
 // BenchmarkCheckHTTP measures `zappy check` of one http monitor as a user
 // runs it: a fresh process, cold (empty compilation cache) and warm.
 func BenchmarkCheckHTTP(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "zappy")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("%v\n%s", err, out)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
-	defer srv.Close()
+	bin := zappyBin(b)
+	srv := okServer(b)
 	runOnce := func(b *testing.B, cache string) time.Duration {
 		start := time.Now()
 		out, err := exec.Command(bin, "--cache-dir", cache, "check", "--type", "http", "--address", srv.URL).CombinedOutput()

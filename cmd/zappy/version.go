@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zappy-mon/zappy/builtin"
 	"github.com/zappy-mon/zappy/runtime/engine"
 )
 
@@ -16,7 +17,7 @@ func versionCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(cmd.OutOrStdout(), "zappy %s\nABI v%d\nbuilt-in module %s\n%s %s/%s\nwazero %s\n",
-				versionString(), engine.ABIVersion, builtinVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH,
+				versionString(), engine.ABIVersion, builtin.Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH,
 				dependencyVersion("github.com/tetratelabs/wazero"))
 			return nil
 		},

@@ -277,10 +277,7 @@ func (a *SNMPAgent) hasSiblings(arcs []uint32) bool {
 		return false
 	}
 	parent := arcs[:len(arcs)-1]
-	i, found := slices.BinarySearchFunc(a.objs, parent, compareObject)
-	if found {
-		i++ // the parent itself is an object, not below itself
-	}
+	i := a.after(parent) // the parent itself, if an object, is not below itself
 	return i < len(a.objs) && hasArcPrefix(a.objs[i].arcs, parent)
 }
 
@@ -292,10 +289,7 @@ func (a *SNMPAgent) getNext(req, resp *gosnmp.SnmpPacket) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for i, vb := range req.Variables {
-		j := len(a.objs)
-		if arcs, err := parseArcs(vb.Name); err == nil {
-			j = a.after(arcs)
-		}
+		j := a.afterName(vb.Name)
 		for v1 && j < len(a.objs) && a.objs[j].pdu.Type == gosnmp.Counter64 {
 			j++ // v1 cannot carry Counter64: skip it (RFC 3584 §4.2.2.1)
 		}
@@ -342,10 +336,7 @@ func (a *SNMPAgent) getBulk(req *gosnmp.SnmpPacket) bulkAnswer {
 	names := make([]string, len(req.Variables))
 	for k, vb := range req.Variables {
 		names[k] = vb.Name
-		next[k] = len(a.objs)
-		if arcs, err := parseArcs(vb.Name); err == nil {
-			next[k] = a.after(arcs)
-		}
+		next[k] = a.afterName(vb.Name)
 	}
 	step := func(k int) bool {
 		if next[k] >= len(a.objs) {
@@ -384,6 +375,16 @@ func (a *SNMPAgent) after(arcs []uint32) int {
 		i++
 	}
 	return i
+}
+
+// afterName is after for an OID a client sent: past the end when it is not
+// a numeric OID. Callers hold a.mu.
+func (a *SNMPAgent) afterName(oid string) int {
+	arcs, err := parseArcs(oid)
+	if err != nil {
+		return len(a.objs)
+	}
+	return a.after(arcs)
 }
 
 // v1Error turns resp into an SNMPv1 error response: the error status, the
@@ -457,32 +458,29 @@ func encodeTooBig(resp *gosnmp.SnmpPacket) []byte {
 
 // marshalPacket is MarshalMsg that turns a panic (gosnmp asserts value
 // types while encoding) into an error.
-func marshalPacket(p *gosnmp.SnmpPacket) (out []byte, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("encode snmp packet: %v", r)
-		}
-	}()
-	out, err = p.MarshalMsg()
-	if err != nil {
-		return nil, fmt.Errorf("encode snmp packet: %w", err)
-	}
-	return out, nil
+func marshalPacket(p *gosnmp.SnmpPacket) ([]byte, error) {
+	return noPanic("encode snmp packet", p.MarshalMsg)
 }
 
 // decodeRequest is SnmpDecodePacket that turns a panic on a malformed
 // datagram into an error.
-func decodeRequest(dec *gosnmp.GoSNMP, b []byte) (p *gosnmp.SnmpPacket, err error) {
+func decodeRequest(dec *gosnmp.GoSNMP, b []byte) (*gosnmp.SnmpPacket, error) {
+	return noPanic("decode snmp packet", func() (*gosnmp.SnmpPacket, error) { return dec.SnmpDecodePacket(b) })
+}
+
+// noPanic runs f, prefixing its error, or the panic it raised, with what.
+func noPanic[T any](what string, f func() (T, error)) (out T, err error) {
+	var zero T
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("decode snmp packet: %v", r)
+			out, err = zero, fmt.Errorf("%s: %v", what, r)
 		}
 	}()
-	p, err = dec.SnmpDecodePacket(b)
+	out, err = f()
 	if err != nil {
-		return nil, fmt.Errorf("decode snmp packet: %w", err)
+		return zero, fmt.Errorf("%s: %w", what, err)
 	}
-	return p, nil
+	return out, nil
 }
 
 // peekSNMPVersion reads the version field at the start of an SNMP message:

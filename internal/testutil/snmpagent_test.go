@@ -105,6 +105,36 @@ func formatPDUs(pdus []gosnmp.SnmpPDU) string {
 	return b.String()
 }
 
+// agentCase is a request for some OIDs from a client of one version, and
+// the response it must get.
+type agentCase struct {
+	name      string
+	version   gosnmp.SnmpVersion
+	oids      []string
+	wantErr   gosnmp.SNMPError
+	wantIndex uint8
+	want      []gosnmp.SnmpPDU
+}
+
+// runAgentCases sends each case to a with op, "get" or "getnext".
+func runAgentCases(t *testing.T, a *SNMPAgent, op string, tests []agentCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := agentClient(t, a, tt.version, 5*time.Second)
+			send := g.Get
+			if op == "getnext" {
+				send = g.GetNext
+			}
+			got, err := send(tt.oids)
+			if err != nil {
+				t.Fatalf("%s: %v", op, err)
+			}
+			checkResponse(t, got, tt.wantErr, tt.wantIndex, tt.want)
+		})
+	}
+}
+
 func TestSNMPAgentGet(t *testing.T) {
 	a := StartSNMPAgent(t, "")
 	setAll(a, agentFixture)
@@ -116,14 +146,7 @@ func TestSNMPAgentGet(t *testing.T) {
 			allButCounter64, allButCounter64PDUs = append(allButCounter64, o.oid), append(allButCounter64PDUs, o.pdu())
 		}
 	}
-	tests := []struct {
-		name      string
-		version   gosnmp.SnmpVersion
-		oids      []string
-		wantErr   gosnmp.SNMPError
-		wantIndex uint8
-		want      []gosnmp.SnmpPDU
-	}{
+	runAgentCases(t, a, "get", []agentCase{
 		{"v2c every type", gosnmp.Version2c, all, gosnmp.NoError, 0, allPDUs},
 		{"v2c without leading dot", gosnmp.Version2c, []string{"1.3.6.1.2.1.1.1.0"}, gosnmp.NoError, 0, []gosnmp.SnmpPDU{sysDescr.pdu()}},
 		{"v2c missing row of an existing column", gosnmp.Version2c, []string{".1.3.6.1.2.1.2.2.1.2.11"}, gosnmp.NoError, 0,
@@ -144,29 +167,13 @@ func TestSNMPAgentGet(t *testing.T) {
 			[]gosnmp.SnmpPDU{nameOnly(".1.3.6.1.2.1.1.4.0"), nameOnly(sysDescr.oid)}},
 		{"v1 Counter64 is noSuchName", gosnmp.Version1, []string{sysDescr.oid, ifHCInOctets9.oid}, gosnmp.NoSuchName, 2,
 			[]gosnmp.SnmpPDU{nameOnly(sysDescr.oid), nameOnly(ifHCInOctets9.oid)}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := agentClient(t, a, tt.version, 5*time.Second).Get(tt.oids)
-			if err != nil {
-				t.Fatalf("get: %v", err)
-			}
-			checkResponse(t, got, tt.wantErr, tt.wantIndex, tt.want)
-		})
-	}
+	})
 }
 
 func TestSNMPAgentGetNext(t *testing.T) {
 	a := StartSNMPAgent(t, "")
 	setAll(a, agentFixture)
-	tests := []struct {
-		name      string
-		version   gosnmp.SnmpVersion
-		oids      []string
-		wantErr   gosnmp.SNMPError
-		wantIndex uint8
-		want      []gosnmp.SnmpPDU
-	}{
+	runAgentCases(t, a, "getnext", []agentCase{
 		{"v2c before the first object", gosnmp.Version2c, []string{".1.3"}, gosnmp.NoError, 0, []gosnmp.SnmpPDU{sysDescr.pdu()}},
 		{"v2c an object", gosnmp.Version2c, []string{sysDescr.oid}, gosnmp.NoError, 0, []gosnmp.SnmpPDU{sysObjectID.pdu()}},
 		{"v2c row 9 then row 10", gosnmp.Version2c, []string{ifDescr9.oid}, gosnmp.NoError, 0, []gosnmp.SnmpPDU{ifDescr10.pdu()}},
@@ -183,16 +190,7 @@ func TestSNMPAgentGetNext(t *testing.T) {
 		{"v1 skips Counter64", gosnmp.Version1, []string{ipAdEntAddr.oid}, gosnmp.NoError, 0, []gosnmp.SnmpPDU{ciscoTemp1.pdu()}},
 		{"v1 the last object", gosnmp.Version1, []string{sysDescr.oid, vendorLast.oid}, gosnmp.NoSuchName, 2,
 			[]gosnmp.SnmpPDU{nameOnly(sysDescr.oid), nameOnly(vendorLast.oid)}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := agentClient(t, a, tt.version, 5*time.Second).GetNext(tt.oids)
-			if err != nil {
-				t.Fatalf("getnext: %v", err)
-			}
-			checkResponse(t, got, tt.wantErr, tt.wantIndex, tt.want)
-		})
-	}
+	})
 }
 
 func TestSNMPAgentGetBulk(t *testing.T) {
@@ -332,14 +330,31 @@ func TestSNMPAgentGetBulkLimits(t *testing.T) {
 	}
 }
 
-// rawExchange sends req on conn and returns the first datagram back, decoded.
-func rawExchange(t *testing.T, conn net.Conn, req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket {
+// dialAgent is a UDP socket connected to a, closed when the test ends.
+func dialAgent(t *testing.T, a *SNMPAgent) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("udp", a.Addr)
+	if err != nil {
+		t.Fatalf("dial %s: %v", a.Addr, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// encodeRequest is req as a datagram.
+func encodeRequest(t *testing.T, req *gosnmp.SnmpPacket) []byte {
 	t.Helper()
 	out, err := req.MarshalMsg()
 	if err != nil {
 		t.Fatalf("encode request: %v", err)
 	}
-	if _, err := conn.Write(out); err != nil {
+	return out
+}
+
+// rawExchange sends req on conn and returns the first datagram back, decoded.
+func rawExchange(t *testing.T, conn net.Conn, req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket {
+	t.Helper()
+	if _, err := conn.Write(encodeRequest(t, req)); err != nil {
 		t.Fatalf("send request: %v", err)
 	}
 	buf := make([]byte, 65535)
@@ -360,11 +375,7 @@ func rawExchange(t *testing.T, conn net.Conn, req *gosnmp.SnmpPacket) *gosnmp.Sn
 func TestSNMPAgentResponseHeader(t *testing.T) {
 	a := StartSNMPAgent(t, "s3cret")
 	a.Set(sysDescr.oid, sysDescr.typ, sysDescr.value)
-	conn, err := net.Dial("udp", a.Addr)
-	if err != nil {
-		t.Fatalf("dial %s: %v", a.Addr, err)
-	}
-	defer conn.Close()
+	conn := dialAgent(t, a)
 	req := func(v gosnmp.SnmpVersion, typ gosnmp.PDUType, id uint32, oid string) *gosnmp.SnmpPacket {
 		return &gosnmp.SnmpPacket{Version: v, Community: "s3cret", PDUType: typ, RequestID: id, MaxRepetitions: 1,
 			Variables: []gosnmp.SnmpPDU{nameOnly(oid)}}
@@ -395,18 +406,7 @@ func TestSNMPAgentResponseHeader(t *testing.T) {
 func TestSNMPAgentDropsSilently(t *testing.T) {
 	a := StartSNMPAgent(t, "s3cret")
 	a.Set(sysDescr.oid, sysDescr.typ, sysDescr.value)
-	conn, err := net.Dial("udp", a.Addr)
-	if err != nil {
-		t.Fatalf("dial %s: %v", a.Addr, err)
-	}
-	defer conn.Close()
-	encode := func(p *gosnmp.SnmpPacket) []byte {
-		out, err := p.MarshalMsg()
-		if err != nil {
-			t.Fatalf("encode: %v", err)
-		}
-		return out
-	}
+	conn := dialAgent(t, a)
 	vb := []gosnmp.SnmpPDU{nameOnly(sysDescr.oid)}
 	// Each datagram is followed by a valid request: the agent answers in
 	// order, so the first response being the probe's proves the datagram
@@ -415,13 +415,13 @@ func TestSNMPAgentDropsSilently(t *testing.T) {
 		name     string
 		datagram []byte
 	}{
-		{"wrong community v2c", encode(&gosnmp.SnmpPacket{Version: gosnmp.Version2c, Community: "public", PDUType: gosnmp.GetRequest, RequestID: 7, Variables: vb})},
-		{"wrong community v1", encode(&gosnmp.SnmpPacket{Version: gosnmp.Version1, Community: "S3CRET", PDUType: gosnmp.GetRequest, RequestID: 7, Variables: vb})},
-		{"getbulk in v1", encode(&gosnmp.SnmpPacket{Version: gosnmp.Version1, Community: "s3cret", PDUType: gosnmp.GetBulkRequest, RequestID: 7, MaxRepetitions: 5, Variables: vb})},
-		{"a response", encode(&gosnmp.SnmpPacket{Version: gosnmp.Version2c, Community: "s3cret", PDUType: gosnmp.GetResponse, RequestID: 7, Variables: vb})},
+		{"wrong community v2c", encodeRequest(t, &gosnmp.SnmpPacket{Version: gosnmp.Version2c, Community: "public", PDUType: gosnmp.GetRequest, RequestID: 7, Variables: vb})},
+		{"wrong community v1", encodeRequest(t, &gosnmp.SnmpPacket{Version: gosnmp.Version1, Community: "S3CRET", PDUType: gosnmp.GetRequest, RequestID: 7, Variables: vb})},
+		{"getbulk in v1", encodeRequest(t, &gosnmp.SnmpPacket{Version: gosnmp.Version1, Community: "s3cret", PDUType: gosnmp.GetBulkRequest, RequestID: 7, MaxRepetitions: 5, Variables: vb})},
+		{"a response", encodeRequest(t, &gosnmp.SnmpPacket{Version: gosnmp.Version2c, Community: "s3cret", PDUType: gosnmp.GetResponse, RequestID: 7, Variables: vb})},
 		{"version 3", []byte{0x30, 0x0e, 0x02, 0x01, 0x03, 0x30, 0x09, 0x02, 0x01, 0x01, 0x02, 0x01, 0x00, 0x04, 0x01, 0x04}},
 		{"garbage", []byte("GET / HTTP/1.1\r\n\r\n")},
-		{"truncated", encode(&gosnmp.SnmpPacket{Version: gosnmp.Version2c, Community: "s3cret", PDUType: gosnmp.GetRequest, RequestID: 7, Variables: vb})[:20]},
+		{"truncated", encodeRequest(t, &gosnmp.SnmpPacket{Version: gosnmp.Version2c, Community: "s3cret", PDUType: gosnmp.GetRequest, RequestID: 7, Variables: vb})[:20]},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
