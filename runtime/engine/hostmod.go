@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
@@ -154,51 +155,49 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 		refuse(hostfuncs.Errorf(hostfuncs.CodeLimit, "too many operations in flight: the sandbox allows %d per check", in.m.policy.MaxOpsInFlight))
 		return
 	}
-	if op.PrepareStart != nil && !op.Sync {
-		start, err := op.PrepareStart(r, req, data)
-		if err != nil {
-			refuse(err)
-			return
-		}
-		r.ops[p.token] = p
-		if in.mode == modeBlocking {
-			p.ready = make(chan opResult, 1)
-		}
-		// done may come before start returns (the result was already
-		// buffered) or on a goroutine shared by many operations: handing the
-		// event over never runs the guest on that goroutine.
-		start(r.ctx, func(resp any, out []byte, err error) { in.complete(p, resp, out, err, false) })
-		s[0] = api.EncodeI64(p.token)
-		return
-	}
-	exec, err := op.Prepare(r, req, data)
+	start, err := op.Begin(r, req, data)
 	if err != nil {
 		refuse(err)
-		return
-	}
-	if op.Sync {
-		resp, out, err := exec(r.ctx)
-		p.done, p.res = true, opResult{json: hostfuncs.EncodeResult(resp, err), data: out}
-		s[0] = api.EncodeI64(p.token | readyBit)
 		return
 	}
 	r.ops[p.token] = p
 	if in.mode == modeBlocking {
 		p.ready = make(chan opResult, 1)
 	}
-	go func() {
-		resp, out, err := exec(r.ctx)
-		in.complete(p, resp, out, err, true)
-	}()
+	// An operation that completes before start returns (tcp.close, a read
+	// of data already buffered, a quick failure) is handed back ready, as
+	// the guest's own call's result; a later completion (on the
+	// operation's goroutine, or the reactor's, shared by many) becomes an
+	// event for the instance.
+	// Only an operation Begin runs on a goroutine of its own may let that
+	// goroutine drive the instance; the reactor's must not.
+	ownGoroutine := op.PrepareStart == nil && !op.Sync
+	var (
+		state atomic.Int32 // 0 starting, 1 started, 2 completed while starting
+		early opResult     // the result, when state is 2
+	)
+	start(r.ctx, func(resp any, out []byte, err error) {
+		res := opResult{json: hostfuncs.EncodeResult(resp, err), data: out}
+		early = res // written before the CAS publishes it; unread if the CAS fails
+		if state.CompareAndSwap(0, 2) {
+			return
+		}
+		in.complete(p, res, ownGoroutine)
+	})
+	if !state.CompareAndSwap(0, 1) && state.Load() == 2 {
+		delete(r.ops, p.token)
+		p.done, p.res = true, early
+		s[0] = api.EncodeI64(p.token | readyBit)
+		return
+	}
 	s[0] = api.EncodeI64(p.token)
 }
 
-// complete hands an operation's outcome to whoever waits for it: the
-// blocking guest's await, or the instance as an event. drive says the
-// calling goroutine may run the guest itself; otherwise a goroutine is
-// started when the instance is idle.
-func (in *instance) complete(p *pendingOp, resp any, out []byte, err error, drive bool) {
-	res := opResult{json: hostfuncs.EncodeResult(resp, err), data: out}
+// complete hands a later outcome to whoever waits for it: the blocking
+// guest's await, or the instance as an event. With drive the calling
+// goroutine runs the guest itself when nobody drives the instance;
+// otherwise a new goroutine does.
+func (in *instance) complete(p *pendingOp, res opResult, drive bool) {
 	if p.ready != nil {
 		p.ready <- res
 		return
