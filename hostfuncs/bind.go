@@ -51,11 +51,11 @@ type Op struct {
 	// inline and the guest gets the result at once.
 	Sync bool
 	// Prepare decodes and checks a request. An error is the operation's
-	// result (a refusal), delivered without running anything.
+	// result (a refusal), delivered without running anything. Begin runs
+	// the Exec it returns.
 	Prepare func(env Env, req, data []byte) (Exec, error)
-	// PrepareStart, when set, prepares the same operation to run through
-	// Start: operations that mostly wait (tcp.read) then cost no goroutine
-	// while they do.
+	// PrepareStart replaces Prepare for operations that wait without a
+	// goroutine of their own (tcp.read).
 	PrepareStart func(env Env, req, data []byte) (Start, error)
 }
 
@@ -64,7 +64,7 @@ var Ops = func() []*Op {
 	ops := []*Op{
 		{ID: 1, Name: "tcp.connect", Capability: "tcp", Prepare: prepTCPConnect},
 		{ID: 2, Name: "tcp.write", Capability: "tcp", Prepare: prepTCPWrite},
-		{ID: 3, Name: "tcp.read", Capability: "tcp", Prepare: prepTCPRead, PrepareStart: startTCPRead},
+		{ID: 3, Name: "tcp.read", Capability: "tcp", PrepareStart: startTCPRead},
 		{ID: 4, Name: "tcp.starttls", Capability: "tcp", Prepare: prepTCPStartTLS},
 		{ID: 5, Name: "tcp.close", Capability: "tcp", Sync: true, Prepare: prepTCPClose},
 		{ID: 6, Name: "udp.exchange", Capability: "udp", Prepare: prepUDP},
@@ -392,17 +392,6 @@ func (r TCPReadResponse) MarshalZJSON(w *zjson.Writer) {
 	w.Key("read_ms")
 	w.Float(r.ReadMS)
 	w.ObjectEnd()
-}
-
-func prepTCPRead(env Env, req, _ []byte) (Exec, error) {
-	conn, r, err := parseTCPRead(env, req)
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context) (any, []byte, error) {
-		data, resp, err := conn.Read(ctx, r)
-		return resp, data, err
-	}, nil
 }
 
 func startTCPRead(env Env, req, _ []byte) (Start, error) {

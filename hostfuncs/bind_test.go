@@ -97,7 +97,7 @@ func TestPrepareRefusals(t *testing.T) {
 				op = o
 			}
 		}
-		_, err := op.Prepare(env, []byte(tt.req), nil)
+		_, err := op.Begin(env, []byte(tt.req), nil)
 		var ze *Error
 		if !errors.As(err, &ze) || ze.Code != tt.code {
 			t.Errorf("%s %s: error %v, want code %s", tt.op, tt.req, err, tt.code)
@@ -121,12 +121,19 @@ func TestConnectReadCloseThroughOps(t *testing.T) {
 	env := &testEnv{allowed: "127.0.0.1", max: 3, handles: Handles{Max: 1}}
 	ctx := context.Background()
 	run := func(id int32, req string) (string, []byte, error) {
-		exec, err := LookupOp(id).Prepare(env, []byte(req), nil)
+		start, err := LookupOp(id).Begin(env, []byte(req), nil)
 		if err != nil {
 			return "", nil, err
 		}
-		resp, out, err := exec(ctx)
-		return string(EncodeResult(resp, err)), out, err
+		type outcome struct {
+			resp any
+			out  []byte
+			err  error
+		}
+		ch := make(chan outcome, 1)
+		start(ctx, func(resp any, out []byte, err error) { ch <- outcome{resp, out, err} })
+		o := <-ch
+		return string(EncodeResult(o.resp, o.err)), o.out, o.err
 	}
 	res, _, err := run(1, fmt.Sprintf(`{"address":%q}`, ln.Addr()))
 	if err != nil || !strings.Contains(res, `"handle":1`) {
