@@ -69,12 +69,6 @@ func putWriter(w *zjson.Writer) {
 	writersMu.Unlock()
 }
 
-// send starts op with the request w holds, recycling w as soon as the host
-// has copied it, and waits for the result.
-func send(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte, error) {
-	return call(c, op, w, data)
-}
-
 // Log levels for Check.Log.
 const (
 	LevelDebug int32 = -4
@@ -94,7 +88,7 @@ func (c *Check) Sleep(d time.Duration) error {
 	w.Key("ms")
 	w.Int(ms(d))
 	w.ObjectEnd()
-	_, _, err := send(c, opSleep, w, nil)
+	_, _, err := call(c, opSleep, w, nil)
 	return err
 }
 
@@ -197,7 +191,7 @@ func (c *Check) TLS(address string, o TLSOptions, timeout time.Duration) (*TLSIn
 	w.Key("tls")
 	o.write(w)
 	w.ObjectEnd()
-	v, _, err := send(c, opTLS, w, nil)
+	v, _, err := call(c, opTLS, w, nil)
 	return tlsInfo(v), err
 }
 
@@ -250,7 +244,7 @@ func dialRequest(address string, o *DialOptions, closeAfter bool) *zjson.Writer 
 
 // DialTCP connects to address (host:port, or a tcp:// URL).
 func (c *Check) DialTCP(address string, o *DialOptions) (*Conn, error) {
-	v, _, err := send(c, opTCPConnect, dialRequest(address, o, false), nil)
+	v, _, err := call(c, opTCPConnect, dialRequest(address, o, false), nil)
 	return connFrom(c, v, err)
 }
 
@@ -287,7 +281,7 @@ type ConnectInfo struct {
 // cheapest way to check that a port accepts connections (and, with
 // o.TLS, completes a handshake). No handle is kept.
 func (c *Check) ProbeTCP(address string, o *DialOptions) (*ConnectInfo, error) {
-	v, _, err := send(c, opTCPConnect, dialRequest(address, o, true), nil)
+	v, _, err := call(c, opTCPConnect, dialRequest(address, o, true), nil)
 	return connectInfoFrom(v), err
 }
 
@@ -321,7 +315,7 @@ func (cn *Conn) handleReq(extra func(w *zjson.Writer)) *zjson.Writer {
 
 // Write sends p.
 func (cn *Conn) Write(p []byte) (int, error) {
-	v, _, err := send(cn.c, opTCPWrite, cn.handleReq(nil), p)
+	v, _, err := call(cn.c, opTCPWrite, cn.handleReq(nil), p)
 	return int(v.Get("n").Int()), err
 }
 
@@ -357,7 +351,7 @@ type ReadInfo struct {
 
 // Read reads per r. Partial data is returned alongside an error.
 func (cn *Conn) Read(r ReadRequest) ([]byte, ReadInfo, error) {
-	v, data, err := send(cn.c, opTCPRead, cn.readReq(r), nil)
+	v, data, err := call(cn.c, opTCPRead, cn.readReq(r), nil)
 	return data, readInfoFrom(v), err
 }
 
@@ -450,7 +444,7 @@ func (cn *Conn) StartTLS(o TLSOptions) (*TLSInfo, error) {
 		w.Key("tls")
 		o.write(w)
 	})
-	v, _, err := send(cn.c, opTCPStartTLS, req, nil)
+	v, _, err := call(cn.c, opTCPStartTLS, req, nil)
 	info := tlsInfo(v.Get("tls"))
 	if info == nil {
 		info = tlsInfo(v)
@@ -467,7 +461,7 @@ func (cn *Conn) Close() error {
 		return nil
 	}
 	cn.closed = true
-	_, _, err := send(cn.c, opTCPClose, cn.handleReq(nil), nil)
+	_, _, err := call(cn.c, opTCPClose, cn.handleReq(nil), nil)
 	return err
 }
 
@@ -506,7 +500,7 @@ func (c *Check) UDP(address string, payload []byte, o UDPOptions) (*UDPReply, er
 		w.Int(int64(o.MaxBytes))
 	}
 	w.ObjectEnd()
-	v, data, err := send(c, opUDP, w, payload)
+	v, data, err := call(c, opUDP, w, payload)
 	if err != nil {
 		return nil, err
 	}
@@ -585,7 +579,7 @@ func (c *Check) http(op int32, r HTTPRequest) (*HTTPResponse, error) {
 	w.Key("tls")
 	r.TLS.write(w)
 	w.ObjectEnd()
-	v, body, err := send(c, op, w, r.Body)
+	v, body, err := call(c, op, w, r.Body)
 	if !v.Exists() {
 		return nil, err
 	}
@@ -654,7 +648,7 @@ func (c *Check) Ping(address string, o PingOptions) (*PingReply, error) {
 		}
 	}
 	w.ObjectEnd()
-	v, _, err := send(c, opPing, w, nil)
+	v, _, err := call(c, opPing, w, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -759,7 +753,7 @@ func (c *Check) SNMP(r SNMPRequest) (*SNMPResponse, error) {
 		}
 	}
 	w.ObjectEnd()
-	v, _, err := send(c, opSNMP, w, nil)
+	v, _, err := call(c, opSNMP, w, nil)
 	if err != nil {
 		return nil, err
 	}
