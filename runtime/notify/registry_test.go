@@ -6,14 +6,7 @@ import (
 	"testing"
 
 	"github.com/zappy-mon/zappy/runtime/notify"
-	_ "github.com/zappy-mon/zappy/runtime/notify/alertmanager"
-	_ "github.com/zappy-mon/zappy/runtime/notify/discord"
-	_ "github.com/zappy-mon/zappy/runtime/notify/ntfy"
-	_ "github.com/zappy-mon/zappy/runtime/notify/pagerduty"
-	_ "github.com/zappy-mon/zappy/runtime/notify/pushover"
-	_ "github.com/zappy-mon/zappy/runtime/notify/slack"
-	_ "github.com/zappy-mon/zappy/runtime/notify/teams"
-	_ "github.com/zappy-mon/zappy/runtime/notify/webhook"
+	_ "github.com/zappy-mon/zappy/runtime/notify/all" // every channel type registers itself with notify.New
 )
 
 // TestNew builds every registered type from fields as yaml.v3 decodes a

@@ -7,15 +7,7 @@ import (
 	"github.com/zappy-mon/zappy/runtime/notify"
 	"github.com/zappy-mon/zappy/runtime/notify/email"
 
-	// Every channel type registers itself with notify.New.
-	_ "github.com/zappy-mon/zappy/runtime/notify/alertmanager"
-	_ "github.com/zappy-mon/zappy/runtime/notify/discord"
-	_ "github.com/zappy-mon/zappy/runtime/notify/ntfy"
-	_ "github.com/zappy-mon/zappy/runtime/notify/pagerduty"
-	_ "github.com/zappy-mon/zappy/runtime/notify/pushover"
-	_ "github.com/zappy-mon/zappy/runtime/notify/slack"
-	_ "github.com/zappy-mon/zappy/runtime/notify/teams"
-	_ "github.com/zappy-mon/zappy/runtime/notify/webhook"
+	_ "github.com/zappy-mon/zappy/runtime/notify/all" // every channel type registers itself with notify.New
 )
 
 // EmailChannelPrefix begins the names of the email channels: one per
