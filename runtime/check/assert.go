@@ -3,6 +3,7 @@ package check
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -122,20 +123,11 @@ func operands(root ast.Node) []string {
 				break
 			}
 		}
-		if !covered && !contains(out, s) && !strings.HasPrefix(s, "#") {
+		if !covered && !slices.Contains(out, s) && !strings.HasPrefix(s, "#") {
 			out = append(out, s)
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Env builds the variables an expression sees for a result.
@@ -162,7 +154,7 @@ func Env(r *Result) map[string]any {
 // degraded. Results that are already down or error are left alone: their
 // fields may be missing.
 func (a *Assertions) Apply(r *Result) {
-	if a.Empty() || (r.Status != Up && r.Status != Degraded) {
+	if a.Empty() || !r.Status.Good() {
 		return
 	}
 	env := Env(r)

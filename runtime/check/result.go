@@ -30,6 +30,9 @@ func (s Status) Valid() bool {
 	return false
 }
 
+// Good reports whether s counts as working: up or degraded.
+func (s Status) Good() bool { return s == Up || s == Degraded }
+
 // ExitCode maps a status to the Nagios plugin convention: 0 OK, 1 WARNING,
 // 2 CRITICAL, 3 UNKNOWN.
 func (s Status) ExitCode() int {

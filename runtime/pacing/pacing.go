@@ -53,10 +53,10 @@ type Policy struct {
 type Event struct {
 	Kind notify.Kind
 	Seq  int // 1 for the outage notice, then 2, 3, … for reminders
+	// OutageID is the outage the notification is about; for a recovery,
+	// the one it closes (Observe has cleared it from the state).
+	OutageID string
 }
-
-// Good reports whether a status counts as working.
-func Good(s check.Status) bool { return s == check.Up || s == check.Degraded }
 
 func letter(s check.Status) byte {
 	switch s {
@@ -93,7 +93,7 @@ func NewOutageID() string {
 // Observe folds result res, taken at now, into st and returns the
 // notifications due because of it.
 func Observe(st *state.MonitorState, res check.Result, p Policy, now time.Time) []Event {
-	good := Good(res.Status)
+	good := res.Status.Good()
 	st.Status = res.Status
 	st.LastChecked = now
 	if good {
@@ -147,7 +147,7 @@ func Observe(st *state.MonitorState, res check.Result, p Policy, now time.Time) 
 		// dependency down): otherwise their alarm, incident or firing
 		// alert would stay open.
 		if st.NotifiedCount > 0 {
-			events = append(events, Event{Kind: notify.KindRecovery})
+			events = append(events, Event{Kind: notify.KindRecovery, OutageID: st.OutageID})
 			st.LastNotified = now
 		}
 		st.OutageID = ""
@@ -171,7 +171,7 @@ func Remind(st *state.MonitorState, p Policy, now time.Time) (Event, bool) {
 	if st.OutageID == "" || p.Quiet || st.Flapping || now.Before(st.NextNotification) {
 		return Event{}, false
 	}
-	e := Event{Kind: notify.KindReminder, Seq: st.NotifiedCount + 1}
+	e := Event{Kind: notify.KindReminder, Seq: st.NotifiedCount + 1, OutageID: st.OutageID}
 	if st.NotifiedCount == 0 {
 		e.Kind = notify.KindOutage
 	}

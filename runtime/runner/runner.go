@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -45,9 +44,6 @@ func New(ctx context.Context, e *engine.Engine, log *slog.Logger) (*Runner, erro
 	}
 	return &Runner{e: e, log: log, builtin: b, modules: map[string]*engine.Module{}}, nil
 }
-
-// BuiltinTypes lists the built-in check types.
-func (r *Runner) BuiltinTypes() []string { return r.builtin.Manifest().TypeNames() }
 
 // Check is a monitor ready to run.
 type Check struct {
@@ -130,9 +126,6 @@ func (r *Runner) loadModule(ctx context.Context, path string) (*engine.Module, e
 	return m, nil
 }
 
-// ModuleFor returns the module that runs c (for manifests and policies).
-func (c *Check) Module() *engine.Module { return c.module }
-
 // Gate bounds how many attempts run at once (the site's max_threads).
 type Gate interface {
 	Acquire(ctx context.Context) error
@@ -167,7 +160,7 @@ func (c *Check) RunGated(ctx context.Context, state json.RawMessage, gate Gate) 
 		}
 		res.Attempts = i
 		c.Monitor.Assertions.Apply(&res)
-		if res.Status == check.Up || res.Status == check.Degraded || i == attempts || ctx.Err() != nil {
+		if res.Status.Good() || i == attempts || ctx.Err() != nil {
 			break
 		}
 		select {
@@ -176,16 +169,4 @@ func (c *Check) RunGated(ctx context.Context, state json.RawMessage, gate Gate) 
 		}
 	}
 	return res
-}
-
-// Types lists every check type known to r, built-in first.
-func (r *Runner) Types() []string {
-	types := r.BuiltinTypes()
-	r.mu.Lock()
-	for _, m := range r.modules {
-		types = append(types, m.Manifest().TypeNames()...)
-	}
-	r.mu.Unlock()
-	sort.Strings(types[len(r.BuiltinTypes()):])
-	return types
 }

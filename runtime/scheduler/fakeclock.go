@@ -98,6 +98,3 @@ func (c *FakeClock) Advance(d time.Duration) {
 		}
 	}
 }
-
-// Set jumps to t (forward only) like Advance.
-func (c *FakeClock) Set(t time.Time) { c.Advance(t.Sub(c.Now())) }

@@ -65,7 +65,6 @@ type entry struct {
 	base    time.Time // next without jitter: the cadence
 	index   int       // in the heap; -1 when not queued
 	running bool
-	removed bool
 }
 
 // Stats are counters since the scheduler started.
@@ -147,33 +146,29 @@ func (s *Scheduler) Remove(id string) {
 	defer s.mu.Unlock()
 	if e, ok := s.jobs[id]; ok {
 		s.removeLocked(e)
+		s.armLocked()
 	}
 }
 
+// removeLocked takes e out of the jobs and the queue; the caller re-arms.
 func (s *Scheduler) removeLocked(e *entry) {
-	e.removed = true
 	delete(s.jobs, e.id)
 	if e.index >= 0 {
 		heap.Remove(&s.queue, e.index)
 	}
-	s.armLocked()
 }
 
 // RunNow moves id's next run to now (keeping its cadence afterwards from
 // this run). It reports whether id exists.
 func (s *Scheduler) RunNow(id string) bool {
-	return s.RunAt(id, s.clock.Now())
-}
-
-// RunAt moves id's next run to t; the cadence continues from t.
-func (s *Scheduler) RunAt(id string, t time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.jobs[id]
 	if !ok {
 		return false
 	}
-	e.base, e.next = t, t
+	now := s.clock.Now()
+	e.base, e.next = now, now
 	if e.index >= 0 {
 		heap.Fix(&s.queue, e.index)
 	} else {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/zappy-mon/zappy/runtime/pacing"
 	"github.com/zappy-mon/zappy/runtime/state"
 )
 
@@ -22,7 +21,7 @@ func (s *Site) heartbeat(m *mon) {
 	s.running.Add(1)
 	defer s.running.Done()
 	m.mu.Lock()
-	up := m.st.OutageID == "" && pacing.Good(m.st.Status) && !m.gone
+	up := m.st.OutageID == "" && m.st.Status.Good() && !m.gone
 	url := m.cfg.HeartbeatURL
 	every := m.cfg.HeartbeatEvery
 	m.mu.Unlock()

@@ -219,15 +219,12 @@ func (s *Site) observe(m *mon, res check.Result) {
 	now := s.now()
 	p := m.policy(s)
 	m.mu.Lock()
-	before, prevStatus := m.st.OutageID, m.st.Status
+	prevStatus := m.st.Status
 	events := pacing.Observe(&m.st, res, p, now)
-	if before != "" && m.st.OutageID == "" {
-		m.closedOutage = before
-	}
 	m.st.LastConfigChecksum = m.cfg.Checksum
 	m.down.Store(m.st.OutageID != "")
 	st := m.st
-	hb := m.cfg.HeartbeatURL != "" && m.cfg.HeartbeatEvery == 0 && pacing.Good(res.Status)
+	hb := m.cfg.HeartbeatURL != "" && m.cfg.HeartbeatEvery == 0 && res.Status.Good()
 	m.mu.Unlock()
 	fields := historyFields(res, prevStatus)
 	hist := &state.HistoryRow{
@@ -336,15 +333,11 @@ func (s *Site) outboxItems(m *mon, st state.MonitorState, events []pacing.Event,
 	s.mu.Unlock()
 	evs := make([]notify.Event, 0, len(events)+len(changes))
 	for _, e := range events {
-		ev := notify.Event{
+		evs = append(evs, notify.Event{
 			Kind: e.Kind, Site: cfg.Site.Name, Monitor: m.cfg.Name, Type: m.cfg.Type, Address: m.cfg.Address,
-			Message: st.ErrorReason, At: now, Since: st.LastAlarmStarted, Seq: e.Seq, OutageID: st.OutageID,
+			Message: st.ErrorReason, At: now, Since: st.LastAlarmStarted, Seq: e.Seq, OutageID: e.OutageID,
 			Location: cfg.Site.Timezone,
-		}
-		if e.Kind == notify.KindRecovery {
-			ev.OutageID = m.lastOutage(st)
-		}
-		evs = append(evs, ev)
+		})
 	}
 	for _, c := range changes {
 		evs = append(evs, notify.Event{
@@ -367,17 +360,6 @@ func (s *Site) outboxItems(m *mon, st state.MonitorState, events []pacing.Event,
 		}
 	}
 	return items
-}
-
-// lastOutage is the outage a recovery closes (pacing clears the state's
-// OutageID on recovery; the recovery must thread with the outage's mails).
-func (m *mon) lastOutage(st state.MonitorState) string {
-	if st.OutageID != "" {
-		return st.OutageID
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.closedOutage
 }
 
 // housekeeping prunes history and removed monitors, and refreshes which

@@ -248,12 +248,11 @@ type mon struct {
 	changed bool // its configuration changed since the state was written
 	fresh   bool // no state at all yet
 
-	mu           sync.Mutex
-	st           state.MonitorState // authoritative: the store follows it
-	closedOutage string             // the outage the last recovery closed
-	remind       scheduler.Timer
-	down         atomic.Bool // in an outage (read by dependents)
-	gone         bool        // removed from the configuration
+	mu     sync.Mutex
+	st     state.MonitorState // authoritative: the store follows it
+	remind scheduler.Timer
+	down   atomic.Bool // in an outage (read by dependents)
+	gone   bool        // removed from the configuration
 }
 
 func (m *mon) policy(s *Site) pacing.Policy {

@@ -20,11 +20,12 @@ type Writer struct {
 	maxBatch int
 	maxDelay time.Duration
 
-	mu     sync.RWMutex // guards closed against sends on a closed ch
-	closed bool
+	// closed is set under mu, which Submit holds while it sends, so that
+	// nothing is sent on ch once Close has closed it; loop reads it alone.
+	mu     sync.RWMutex
+	closed atomic.Bool
 	ch     chan submission
 
-	closing  atomic.Bool
 	finished chan struct{}
 	closeErr error
 }
@@ -64,7 +65,7 @@ func (s *Store) NewWriter(maxBatch int, maxDelay time.Duration) *Writer {
 // u's Outbox slice before done is called.
 func (w *Writer) Submit(u Update, done func(error)) {
 	w.mu.RLock()
-	if w.closed {
+	if w.closed.Load() {
 		w.mu.RUnlock()
 		if done != nil {
 			done(errWriterClosed)
@@ -80,13 +81,12 @@ func (w *Writer) Submit(u Update, done func(error)) {
 // (their submitters were told too). Closing twice is harmless.
 func (w *Writer) Close() error {
 	w.mu.Lock()
-	if w.closed {
+	if w.closed.Load() {
 		w.mu.Unlock()
 		<-w.finished
 		return nil
 	}
-	w.closed = true
-	w.closing.Store(true)
+	w.closed.Store(true)
 	close(w.ch)
 	w.mu.Unlock()
 	<-w.finished
@@ -108,7 +108,7 @@ func (w *Writer) loop() {
 		open := w.gather(&batch, &timer)
 		// Close reports the failures of what it had to flush: batches
 		// gathered once it was called (their submitters may be gone).
-		closing := w.closing.Load()
+		closing := w.closed.Load()
 		if err := w.flush(batch); err != nil && closing {
 			errs = append(errs, err)
 		}
