@@ -228,24 +228,22 @@ func (c *TCPConn) Write(ctx context.Context, data []byte) (TCPWriteResponse, err
 // each one ends. It blocks until the read ends; ReadAsync is the same read
 // without a goroutine waiting for it.
 func (c *TCPConn) Read(ctx context.Context, req TCPReadRequest) ([]byte, TCPReadResponse, error) {
-	op, err := c.beginRead(req)
-	if err != nil {
-		return nil, TCPReadResponse{}, err
+	type outcome struct {
+		data []byte
+		resp TCPReadResponse
+		err  error
 	}
-	if rc := reactorConn(op.conn); rc != nil {
-		ch := make(chan readOutcome, 1)
-		op.startAsync(ctx, rc, req.TimeoutMS, func(data []byte, resp TCPReadResponse, err error) { ch <- readOutcome{data, resp, err} })
-		o := <-ch
-		return o.data, o.resp, o.err
-	}
-	return op.block(ctx, req.TimeoutMS)
+	ch := make(chan outcome, 1)
+	c.ReadAsync(ctx, req, func(data []byte, resp TCPReadResponse, err error) { ch <- outcome{data, resp, err} })
+	o := <-ch
+	return o.data, o.resp, o.err
 }
 
 // ReadAsync is Read without a goroutine parked on the connection while it
 // waits: on Linux a plain TCP connection's read waits in the package's epoll
 // reactor, so that ten thousand checks waiting for a banner cost a few
 // hundred bytes each instead of a goroutine stack each. TLS connections (and
-// other platforms) fall back to a goroutine running Read.
+// other platforms) fall back to a goroutine running the read.
 //
 // done is called exactly once with what Read would return: maybe before
 // ReadAsync returns, maybe on the reactor's goroutine, so it must not block.
@@ -260,12 +258,6 @@ func (c *TCPConn) ReadAsync(ctx context.Context, req TCPReadRequest, done func([
 		return
 	}
 	go func() { done(op.block(ctx, req.TimeoutMS)) }()
-}
-
-type readOutcome struct {
-	data []byte
-	resp TCPReadResponse
-	err  error
 }
 
 // block runs the read on the calling goroutine, each read syscall bounded by
@@ -457,10 +449,7 @@ func (op *readOp) end(ctx context.Context, ioErr error) ([]byte, TCPReadResponse
 			result = c.opFailure(ctx, ioErr, op.doing, fmt.Sprintf("%d bytes received", take))
 		}
 	}
-	if result != nil {
-		return data, resp, result
-	}
-	return data, resp, nil
+	return data, resp, result
 }
 
 // check validates a read request and returns its mode and delimiter.

@@ -22,15 +22,14 @@ type asyncRead struct {
 	rc   syscall.RawConn
 	done func([]byte, TCPReadResponse, error)
 
-	mu        sync.Mutex
-	over      bool // decided: the fields below are final
-	delivered bool
-	id        uint64 // reactor registration, 0 when not registered
-	timer     *time.Timer
-	stopCtx   func() bool
-	data      []byte
-	resp      TCPReadResponse
-	err       error
+	mu      sync.Mutex
+	over    bool   // decided (and delivered by the call that decided it): the fields below are final
+	id      uint64 // reactor registration, 0 when not registered
+	timer   *time.Timer
+	stopCtx func() bool
+	data    []byte
+	resp    TCPReadResponse
+	err     error
 }
 
 // useReactor lets tests run reads of plain connections on goroutines too.
@@ -43,9 +42,6 @@ var scratchBufs = sync.Pool{New: func() any { return new([tcpReadChunk]byte) }}
 func (op *readOp) startAsync(ctx context.Context, rc syscall.RawConn, timeoutMS int, done func([]byte, TCPReadResponse, error)) {
 	ar := &asyncRead{op: op, ctx: ctx, rc: rc, done: done}
 	ar.locked(func() {
-		// A deadline left by an earlier blocking call would make every raw
-		// read fail; the reactor's timer bounds this read instead.
-		op.conn.SetReadDeadline(time.Time{})
 		// What is already buffered decides a read even after ctx ended,
 		// as on the blocking path.
 		if op.need() > 0 && ctx.Err() != nil {
@@ -68,11 +64,16 @@ func (op *readOp) startAsync(ctx context.Context, rc syscall.RawConn, timeoutMS 
 	})
 }
 
-// locked runs f with mu held, then delivers the read if f decided it. A
-// panic in f, which would be a bug here, fails the read instead of killing
-// the module instance or, on the reactor's goroutine, the process.
+// locked runs f with mu held, unless the read is decided already, then
+// delivers the read if f decided it. A panic in f, which would be a bug
+// here, fails the read instead of killing the module instance or, on the
+// reactor's goroutine, the process.
 func (ar *asyncRead) locked(f func()) {
 	ar.mu.Lock()
+	if ar.over {
+		ar.mu.Unlock()
+		return
+	}
 	defer ar.unlockAndDeliver()
 	defer func() {
 		if r := recover(); r != nil {
@@ -133,7 +134,7 @@ func (ar *asyncRead) pump() (wait bool) {
 // error): read on, then wait again or deliver.
 func (ar *asyncRead) ready() {
 	ar.locked(func() {
-		if !ar.over && ar.pump() {
+		if ar.pump() {
 			if err := theReactor.rearm(ar); err != nil {
 				ar.finish(err)
 			}
@@ -173,11 +174,10 @@ func (ar *asyncRead) release() {
 	ar.op.c.waiting.CompareAndSwap(ar, nil)
 }
 
-// unlockAndDeliver releases mu and, the first time the read is decided,
-// calls done outside the lock.
+// unlockAndDeliver releases mu and, when the read was decided while it was
+// held, calls done outside the lock.
 func (ar *asyncRead) unlockAndDeliver() {
-	deliver := ar.over && !ar.delivered
-	ar.delivered = ar.delivered || deliver
+	deliver := ar.over
 	ar.mu.Unlock()
 	if deliver {
 		ar.done(ar.data, ar.resp, ar.err)

@@ -140,11 +140,13 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 	in.nextToken++
 	p := &pendingOp{token: in.nextToken, run: r}
 	in.tokens[p.token] = p
-	// Refusals complete at once, as results the guest reads like any other.
-	refuse := func(err error) {
-		p.done, p.res = true, opResult{json: hostfuncs.EncodeResult(nil, err)}
+	// Refusals, and operations that complete while starting, are handed
+	// back ready, as results the guest reads like any other.
+	ready := func(res opResult) {
+		p.done, p.res = true, res
 		s[0] = api.EncodeI64(p.token | readyBit)
 	}
+	refuse := func(err error) { ready(opResult{json: hostfuncs.EncodeResult(nil, err)}) }
 	if op.Capability != "" && !in.m.caps[op.Capability] {
 		msg := fmt.Sprintf("denied: module %s may not use %s (capability %q not granted)", in.m.name, op.Name, op.Capability)
 		r.violate(msg)
@@ -160,7 +162,6 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 		refuse(err)
 		return
 	}
-	r.ops[p.token] = p
 	if in.mode == modeBlocking {
 		p.ready = make(chan opResult, 1)
 	}
@@ -168,7 +169,7 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 	// of data already buffered, a quick failure) is handed back ready, as
 	// the guest's own call's result; a later completion (on the
 	// operation's goroutine, or the reactor's, shared by many) becomes an
-	// event for the instance.
+	// event for the instance, handled once this call has returned.
 	// Only an operation Begin runs on a goroutine of its own may let that
 	// goroutine drive the instance; the reactor's must not.
 	ownGoroutine := op.PrepareStart == nil && !op.Sync
@@ -184,12 +185,11 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 		}
 		in.complete(p, res, ownGoroutine)
 	})
-	if !state.CompareAndSwap(0, 1) && state.Load() == 2 {
-		delete(r.ops, p.token)
-		p.done, p.res = true, early
-		s[0] = api.EncodeI64(p.token | readyBit)
+	if !state.CompareAndSwap(0, 1) { // state is 2
+		ready(early)
 		return
 	}
+	r.ops[p.token] = p
 	s[0] = api.EncodeI64(p.token)
 }
 
@@ -202,12 +202,7 @@ func (in *instance) complete(p *pendingOp, res opResult, drive bool) {
 		p.ready <- res
 		return
 	}
-	ev := event{kind: evComplete, op: p, res: res}
-	if drive {
-		in.post(ev)
-	} else {
-		in.postNoDrive(ev)
-	}
+	in.post(event{kind: evComplete, op: p, res: res}, drive)
 }
 
 // take(token i64, json_ptr i32, json_cap i32, data_ptr i32, data_cap i32) -> i64:

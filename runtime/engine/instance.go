@@ -203,18 +203,12 @@ func (in *instance) deathReason() string {
 	return "instance stopped"
 }
 
-// post hands an event to the instance and drives it if nobody is; false
-// when the instance is dead.
-func (in *instance) post(ev event) bool { return in.enqueue(ev, in.drive) }
-
-// postNoDrive is post for goroutines that must not run the guest (the
-// hostfuncs reactor, or a host function the guest is calling): when nobody
-// drives the instance, a new goroutine does.
-func (in *instance) postNoDrive(ev event) bool {
-	return in.enqueue(ev, func() { go in.drive() })
-}
-
-func (in *instance) enqueue(ev event, drive func()) bool {
+// post hands an event to the instance; false when the instance is dead.
+// When nobody drives the instance, the calling goroutine drives it if drive
+// is set; otherwise a new goroutine does (for goroutines that must not run
+// the guest: the hostfuncs reactor, or a host function the guest is
+// calling).
+func (in *instance) post(ev event, drive bool) bool {
 	in.qmu.Lock()
 	if in.shut || (in.dead.Load() && !in.driving) {
 		in.qmu.Unlock()
@@ -227,7 +221,11 @@ func (in *instance) enqueue(ev event, drive func()) bool {
 	}
 	in.driving = true
 	in.qmu.Unlock()
-	drive()
+	if drive {
+		in.drive()
+	} else {
+		go in.drive()
+	}
 	return true
 }
 
@@ -459,7 +457,7 @@ func (l *lane) start(r *run) {
 			r.finish(errorResult(r, err.Error()))
 			return
 		}
-		if in.post(event{kind: evStart, run: r}) {
+		if in.post(event{kind: evStart, run: r}, true) {
 			return
 		}
 	}

@@ -208,7 +208,7 @@ func (r *run) afterAbort() {
 		return
 	}
 	if in.mode == modeMultiplexed {
-		in.post(event{kind: evForget, run: r})
+		in.post(event{kind: evForget, run: r}, true)
 	}
 }
 
