@@ -19,7 +19,8 @@ const tcpSchema = `{"type":"object","properties":{
 // the ones run by the thousand: parked on a read, such a check holds no
 // goroutine and no stack in the module, only its closures.
 func checkTCP(c *zappy.Check, done func(zappy.Result)) {
-	if !c.Config.Get("send").Exists() && c.Config.Get("expect").Str() == "" {
+	send, expect := c.Config.Get("send").Exists(), c.Config.Get("expect").Str()
+	if !send && expect == "" {
 		// Connect-only: the host closes the connection itself, saving a
 		// round trip.
 		c.ProbeTCPThen(c.Target, nil, func(info *zappy.ConnectInfo, err error) {
@@ -27,8 +28,7 @@ func checkTCP(c *zappy.Check, done func(zappy.Result)) {
 				done(zappy.Down(err))
 				return
 			}
-			r := zappy.Up("connected to "+info.Remote+" in "+fmtMS(info.ConnectMS)).Metric("connect_ms", info.ConnectMS, "ms")
-			r.Fields = map[string]any{"remote": info.Remote, "connect_ms": info.ConnectMS}
+			r := tcpResult(zappy.Up("connected to "+info.Remote+" in "+fmtMS(info.ConnectMS)), info, -1, nil, -1)
 			r.LatencyMS = info.ConnectMS
 			done(r)
 		})
@@ -45,8 +45,8 @@ func checkTCP(c *zappy.Check, done func(zappy.Result)) {
 		}
 		// The result's fields are built once the check is decided, not
 		// before it waits.
-		if !c.Config.Get("send").Exists() {
-			tcpExpect(c, conn, -1, end)
+		if !send {
+			tcpExpect(conn, expect, -1, end)
 			return
 		}
 		data, err := payload(c)
@@ -56,10 +56,10 @@ func checkTCP(c *zappy.Check, done func(zappy.Result)) {
 		}
 		conn.WriteThen(data, func(_ int, err error) {
 			if err != nil {
-				end(tcpResult(zappy.Down(err), conn, -1, nil, -1))
+				end(tcpResult(zappy.Down(err), &conn.ConnectInfo, -1, nil, -1))
 				return
 			}
-			tcpExpect(c, conn, len(data), end)
+			tcpExpect(conn, expect, len(data), end)
 		})
 	})
 }
@@ -67,10 +67,9 @@ func checkTCP(c *zappy.Check, done func(zappy.Result)) {
 // tcpExpect finishes a tcp check after the connect (and the send, when
 // sent >= 0): up at once without expect, else once the expected text
 // arrives.
-func tcpExpect(c *zappy.Check, conn *zappy.Conn, sent int, end func(zappy.Result)) {
-	expect := c.Config.Get("expect").Str()
+func tcpExpect(conn *zappy.Conn, expect string, sent int, end func(zappy.Result)) {
 	if expect == "" {
-		end(tcpResult(zappy.Up("connected to "+conn.Remote+" in "+fmtMS(conn.ConnectMS)), conn, sent, nil, -1))
+		end(tcpResult(zappy.Up("connected to "+conn.Remote+" in "+fmtMS(conn.ConnectMS)), &conn.ConnectInfo, sent, nil, -1))
 		return
 	}
 	conn.ReadThen(zappy.ReadRequest{Mode: "until", Delim: expect}, func(data []byte, info zappy.ReadInfo, err error) {
@@ -81,7 +80,7 @@ func tcpExpect(c *zappy.Check, conn *zappy.Conn, sent int, end func(zappy.Result
 		var r zappy.Result
 		switch {
 		case err == nil:
-			end(tcpResult(zappy.Up("got "+want+" from "+conn.Remote), conn, sent, data, info.ReadMS))
+			end(tcpResult(zappy.Up("got "+want+" from "+conn.Remote), &conn.ConnectInfo, sent, data, info.ReadMS))
 			return
 		case len(data) == 0 && zappy.CodeOf(err) == "timeout":
 			r = zappy.DownMsg("expected " + want + " but " + conn.Remote + " stayed silent (" + err.Error() + ")")
@@ -92,7 +91,7 @@ func tcpExpect(c *zappy.Check, conn *zappy.Conn, sent int, end func(zappy.Result
 		default:
 			r = zappy.Down(err)
 		}
-		end(tcpResult(r, conn, sent, data, -1))
+		end(tcpResult(r, &conn.ConnectInfo, sent, data, -1))
 	})
 }
 
@@ -100,7 +99,7 @@ func tcpExpect(c *zappy.Check, conn *zappy.Conn, sent int, end func(zappy.Result
 // sent when a payload went out (sent >= 0), response and banner when the
 // check read (response != nil), and response_ms when the expected text came
 // (responseMS >= 0).
-func tcpResult(r zappy.Result, conn *zappy.Conn, sent int, response []byte, responseMS float64) zappy.Result {
+func tcpResult(r zappy.Result, conn *zappy.ConnectInfo, sent int, response []byte, responseMS float64) zappy.Result {
 	r.Fields = map[string]any{"remote": conn.Remote, "connect_ms": conn.ConnectMS}
 	r.Metrics = nil
 	r = r.Metric("connect_ms", conn.ConnectMS, "ms")

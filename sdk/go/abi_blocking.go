@@ -26,14 +26,9 @@ func exportCheck(checkID int64, inputLen int32) {
 // call starts op with the request in w (recycled once the host has copied
 // it) and waits for its result.
 func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte, error) {
-	req := w.Bytes()
-	tok := hostOp(c.ID, op, bufPtr(req), int32(len(req)), bufPtr(data), int32(len(data)))
-	putWriter(w)
-	if tok < 0 {
-		return zjson.Value{}, nil, abiError(tok, opName(op))
-	}
-	if tok&readyBit != 0 {
-		return takeResult(tok, 0, 0)
+	tok, v, out, err := startOp(c, op, w, data)
+	if tok == 0 {
+		return v, out, err
 	}
 	sizes := hostAwait(tok)
 	if sizes < 0 {

@@ -23,10 +23,6 @@ type completion struct {
 	err  error
 }
 
-// The SDK's shared state. Go in wasm runs one goroutine at a time, but a
-// goroutine can still be switched out in the middle of a map or slice update
-// (an allocation may park it to assist the garbage collector), so every
-// access goes through mu.
 // checkRuntime is what the multiplexed runtime keeps per check.
 type checkRuntime struct {
 	then  bool // runs as a ThenHandler, on no goroutine of its own
@@ -41,6 +37,10 @@ type waiter struct {
 	c    *Check
 }
 
+// The SDK's shared state. Go in wasm runs one goroutine at a time, but a
+// goroutine can still be switched out in the middle of a map or slice update
+// (an allocation may park it to assist the garbage collector), so every
+// access goes through mu.
 var (
 	mu      sync.Mutex
 	checks  = map[int64]*Check{}
@@ -151,19 +151,14 @@ func callThen(c *Check, op int32, w *zjson.Writer, data []byte, then func(zjson.
 		then(zjson.Value{}, nil, &Error{Code: "canceled", Message: "check canceled"})
 		return
 	}
-	req := w.Bytes()
-	tok := hostOp(c.ID, op, bufPtr(req), int32(len(req)), bufPtr(data), int32(len(data)))
-	putWriter(w)
-	switch {
-	case tok < 0:
-		then(zjson.Value{}, nil, abiError(tok, opName(op)))
-	case tok&readyBit != 0:
-		then(takeResult(tok, 0, 0))
-	default:
-		mu.Lock()
-		pending[tok] = waiter{then: then, c: c}
-		mu.Unlock()
+	tok, v, out, err := startOp(c, op, w, data)
+	if tok == 0 {
+		then(v, out, err)
+		return
 	}
+	mu.Lock()
+	pending[tok] = waiter{then: then, c: c}
+	mu.Unlock()
 }
 
 //go:wasmexport zappy_cancel
@@ -195,9 +190,8 @@ func exportRun() {
 	}
 }
 
-// call starts op and parks the calling check goroutine until it completes.
-// call starts op with the request in w (recycled once the host has copied
-// it) and waits for its result.
+// call starts op with the request in w and parks the calling check
+// goroutine until the result comes.
 func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte, error) {
 	if c.canceled {
 		putWriter(w)
@@ -209,14 +203,9 @@ func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte
 		putWriter(w)
 		return zjson.Value{}, nil, &Error{Code: "invalid", Message: "zappy: " + opName(op) + " would block a check registered with RegisterThen; use the ...Then form"}
 	}
-	req := w.Bytes()
-	tok := hostOp(c.ID, op, bufPtr(req), int32(len(req)), bufPtr(data), int32(len(data)))
-	putWriter(w)
-	if tok < 0 {
-		return zjson.Value{}, nil, abiError(tok, opName(op))
-	}
-	if tok&readyBit != 0 {
-		return takeResult(tok, 0, 0)
+	tok, v, out, err := startOp(c, op, w, data)
+	if tok == 0 {
+		return v, out, err
 	}
 	mu.Lock()
 	var ch chan completion

@@ -30,9 +30,28 @@ const (
 	readyBit  = int64(1) << 62 // op completed synchronously: take it now
 	tooSmall  = int64(1) << 62 // take: buffers too small, sizes returned, nothing consumed
 	sizeMask  = int64(1)<<31 - 1
-	errFault  = -1
-	errClosed = -2
+	errFault  = -1 // a pointer or length outside the module's memory
+	errClosed = -2 // unknown or finished check
+	errNoOp   = -3 // unknown operation
+	errToken  = -4 // unknown token, or its result is not ready
 )
+
+// startOp hands op, with the request in w (recycled once the host has
+// copied it), to the host. It returns the token to wait on, or 0 with the
+// result when there is nothing to wait for (refused, or completed at once).
+func startOp(c *Check, op int32, w *zjson.Writer, data []byte) (tok int64, v zjson.Value, out []byte, err error) {
+	req := w.Bytes()
+	tok = hostOp(c.ID, op, bufPtr(req), int32(len(req)), bufPtr(data), int32(len(data)))
+	putWriter(w)
+	switch {
+	case tok < 0:
+		return 0, zjson.Value{}, nil, abiError(tok, opName(op))
+	case tok&readyBit != 0:
+		v, out, err = takeResult(tok, 0, 0)
+		return 0, v, out, err
+	}
+	return tok, zjson.Value{}, nil, nil
+}
 
 func bufPtr(b []byte) unsafe.Pointer {
 	if cap(b) == 0 {
@@ -41,26 +60,30 @@ func bufPtr(b []byte) unsafe.Pointer {
 	return unsafe.Pointer(unsafe.SliceData(b))
 }
 
-// scratch holds small results so that most takes need no allocation beyond
-// the copies handed to check code; scratchMu keeps two goroutines from using
-// it at once (one can be switched out while allocating its copy).
+// scratch and scratchData hold small results so that most takes need no
+// allocation beyond the copies handed to check code; scratchMu keeps two
+// goroutines from using them at once (one can be switched out while
+// allocating its copy).
 var (
-	scratchMu sync.Mutex
-	scratch   [4096]byte
+	scratchMu   sync.Mutex
+	scratch     [4096]byte
+	scratchData [4096]byte
 )
 
 // takeResult fetches a completed op's result. sizes may be 0 when unknown
-// (synchronous completion): the scratch buffer is tried first.
+// (synchronous completion): the scratch buffers are tried first.
 func takeResult(token int64, jsonLen, dataLen int32) (zjson.Value, []byte, error) {
 	var js, data []byte
 	if jsonLen == 0 && dataLen == 0 {
 		scratchMu.Lock()
-		r := hostTake(token, unsafe.Pointer(&scratch[0]), int32(len(scratch)), nil, 0)
+		r := hostTake(token, unsafe.Pointer(&scratch[0]), int32(len(scratch)), unsafe.Pointer(&scratchData[0]), int32(len(scratchData)))
 		if r >= 0 && r&tooSmall == 0 {
-			// Fits, and has no payload (else the host says tooSmall).
 			js = append([]byte(nil), scratch[:r>>32&sizeMask]...)
+			if n := r & sizeMask; n > 0 {
+				data = append([]byte(nil), scratchData[:n]...)
+			}
 			scratchMu.Unlock()
-			return parseResult(js, nil)
+			return parseResult(js, data)
 		}
 		scratchMu.Unlock()
 		if r < 0 {
@@ -96,12 +119,10 @@ func abiError(code int64, what string) error {
 		msg += ": invalid pointer or length"
 	case errClosed:
 		msg += ": the check is no longer active"
-	case -3:
+	case errNoOp:
 		msg += ": unknown operation"
-	case -4:
+	case errToken:
 		msg += ": unknown token"
-	case -5:
-		msg += ": too many operations in flight"
 	}
 	return &Error{Code: "invalid", Message: msg}
 }

@@ -196,14 +196,12 @@ func (c *Check) TLS(address string, o TLSOptions, timeout time.Duration) (*TLSIn
 }
 
 // Conn is an open TCP connection lent by the host. It dies with the check.
+// Remote, Local, ConnectMS and TLS describe how it was made.
 type Conn struct {
-	c         *Check
-	handle    int64
-	Remote    string
-	Local     string
-	ConnectMS float64
-	TLS       *TLSInfo
-	closed    bool
+	ConnectInfo
+	c      *Check
+	handle int64
+	closed bool
 }
 
 // DialOptions tune DialTCP.
@@ -259,17 +257,11 @@ func connFrom(c *Check, v zjson.Value, err error) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Conn{
-		c:         c,
-		handle:    v.Get("handle").Int(),
-		Remote:    v.Get("remote").Str(),
-		Local:     v.Get("local").Str(),
-		ConnectMS: v.Get("connect_ms").Float(),
-		TLS:       tlsInfo(v.Get("tls")),
-	}, nil
+	return &Conn{ConnectInfo: *connectInfoFrom(v), c: c, handle: v.Get("handle").Int()}, nil
 }
 
-// ConnectInfo describes a connection made and closed by ProbeTCP.
+// ConnectInfo describes how a connection was made: the one ProbeTCP made
+// and closed, or an open Conn.
 type ConnectInfo struct {
 	Remote    string
 	Local     string
