@@ -57,6 +57,8 @@ $(STATICCHECK):
 ## a busy machine (golang/go#75804, fixed in Go 1.27).
 fuzz:
 	$(GO) test ./sdk/go/zjson -run '^$$' -fuzz FuzzParse -fuzztime 200000x -fuzzminimizetime 200x
+	$(GO) test ./sdk/go/zjson -run '^$$' -fuzz FuzzAppendString -fuzztime 200000x -fuzzminimizetime 200x
+	$(GO) test ./sdk/go/zjson -run '^$$' -fuzz FuzzNumbers -fuzztime 200000x -fuzzminimizetime 200x
 	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime 25000x -fuzzminimizetime 200x
 
 ## bench: benchmarks; figures are recorded in docs/PERFORMANCE.md

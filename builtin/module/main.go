@@ -12,6 +12,7 @@ import (
 
 	"github.com/zappy-mon/zappy/builtin/internal/version"
 	zappy "github.com/zappy-mon/zappy/sdk/go"
+	"github.com/zappy-mon/zappy/sdk/go/zjson"
 )
 
 func init() {
@@ -104,7 +105,10 @@ func quote(b []byte) string {
 	return strconv.Quote(s)
 }
 
-func fmtMS(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) + " ms" }
+func fmtMS(v float64) string {
+	var buf [32]byte
+	return string(append(zjson.AppendDecimal(buf[:0], v), " ms"...))
+}
 
 // truthy reads APMonitor's boolean spellings with a default.
 func truthy(c *zappy.Check, key string, def bool) bool { return c.Config.Get(key).BoolOr(def) }

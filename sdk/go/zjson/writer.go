@@ -97,6 +97,10 @@ func (w *Writer) Float(f float64) {
 		w.buf = append(w.buf, "null"...)
 		return
 	}
+	if b, ok := appendMilli(w.buf, f); ok {
+		w.buf = b
+		return
+	}
 	w.buf = strconv.AppendFloat(w.buf, f, 'g', -1, 64)
 }
 
@@ -372,50 +376,54 @@ func sortStrings(keys []string) {
 const hexDigits = "0123456789abcdef"
 
 // AppendString appends s as a JSON string literal. Invalid UTF-8 becomes
-// U+FFFD so the output is always valid JSON.
+// U+FFFD so the output is always valid JSON. Runs of plain ASCII are copied
+// a word at a time.
 func AppendString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		i += asciiRun(s, i)
+		for end := min(i+8, len(s)); i < end; {
+			c := s[i]
+			if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+				i++
+				continue
 			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			if c < utf8.RuneSelf {
+				buf = append(buf, s[start:i]...)
+				switch c {
+				case '"', '\\':
+					buf = append(buf, '\\', c)
+				case '\n':
+					buf = append(buf, '\\', 'n')
+				case '\r':
+					buf = append(buf, '\\', 'r')
+				case '\t':
+					buf = append(buf, '\\', 't')
+				default:
+					buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+				}
+				i++
+				start = i
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				buf = append(buf, s[start:i]...)
+				buf = append(buf, "\ufffd"...)
+				i++
+				start = i
+				continue
+			}
+			if r == '\u2028' || r == '\u2029' {
+				buf = append(buf, s[start:i]...)
+				buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+				i += size
+				start = i
+				continue
+			}
 			i += size
-			start = i
-			continue
 		}
-		i += size
 	}
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')

@@ -222,6 +222,9 @@ func (v Value) numText() (string, bool) {
 // Float returns a number (or a numeric string) as float64; 0 otherwise.
 func (v Value) Float() float64 {
 	if s, ok := v.numText(); ok {
+		if f, ok := parseFloatFast(s); ok {
+			return f
+		}
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
 			return f
 		}
@@ -235,6 +238,9 @@ func (v Value) Float() float64 {
 // Int returns a number (or a numeric string) as int64, truncating fractions.
 func (v Value) Int() int64 {
 	if s, ok := v.numText(); ok {
+		if i, ok := parseIntFast(s); ok {
+			return i
+		}
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return i
 		}
@@ -650,44 +656,47 @@ func (p *parser) number() error {
 }
 
 // str records a string and validates its escapes; decoding waits until the
-// string is read.
+// string is read. Runs of plain bytes are skipped a word at a time.
 func (p *parser) str() error {
 	data := p.data
 	i := p.i + 1 // opening quote
 	start := i
 	escaped := false
 	for i < len(data) {
-		c := data[i]
-		switch {
-		case c == '"':
-			p.push(entry{kind: String, escaped: escaped, start: int32(start), end: int32(i)})
-			p.i = i + 1
-			return nil
-		case c < 0x20:
-			p.i = i
-			return p.fail("control character in string")
-		case c == '\\':
-			escaped = true
-			i++
-			if i >= len(data) {
+		i += plainRun(data, i)
+		for end := min(i+8, len(data)); i < end; {
+			c := data[i]
+			switch {
+			case c == '"':
+				p.push(entry{kind: String, escaped: escaped, start: int32(start), end: int32(i)})
+				p.i = i + 1
+				return nil
+			case c < 0x20:
 				p.i = i
-				return p.fail("unexpected end of input")
-			}
-			switch data[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				return p.fail("control character in string")
+			case c == '\\':
+				escaped = true
 				i++
-			case 'u':
-				if _, ok := hex4(data[i+1:]); !ok {
+				if i >= len(data) {
 					p.i = i
-					return p.fail("invalid \\u escape")
+					return p.fail("unexpected end of input")
 				}
-				i += 5
+				switch data[i] {
+				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+					i++
+				case 'u':
+					if _, ok := hex4(data[i+1:]); !ok {
+						p.i = i
+						return p.fail("invalid \\u escape")
+					}
+					i += 5
+				default:
+					p.i = i
+					return p.fail("invalid escape")
+				}
 			default:
-				p.i = i
-				return p.fail("invalid escape")
+				i++
 			}
-		default:
-			i++
 		}
 	}
 	p.i = i
