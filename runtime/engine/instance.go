@@ -310,13 +310,12 @@ func (in *instance) forget(r *run, reported bool) error {
 		return nil
 	}
 	delete(in.runs, r.id)
-	canceled := opResult{json: hostfuncs.EncodeResult(nil, hostfuncs.Errorf(hostfuncs.CodeCanceled, "check ended"))}
 	for tok, p := range r.ops {
 		delete(r.ops, tok)
 		if p.done {
 			continue
 		}
-		if err := in.deliver(p, canceled); err != nil {
+		if err := in.deliver(p, canceledResult); err != nil {
 			return err
 		}
 	}
@@ -326,14 +325,22 @@ func (in *instance) forget(r *run, reported bool) error {
 	return nil
 }
 
+// canceledResult is what an operation still pending when its check ends
+// completes with.
+var canceledResult = opResult{json: hostfuncs.EncodeResult(nil, hostfuncs.Errorf(hostfuncs.CodeCanceled, "check ended"))}
+
 func (in *instance) flushDeferred() error {
-	for len(in.deferred) > 0 {
-		d := in.deferred[0]
-		in.deferred = in.deferred[1:]
+	// forget may defer more checks (a guest call can end others): index,
+	// do not range, and keep the slice's storage for the next batch.
+	for i := 0; i < len(in.deferred); i++ {
+		d := in.deferred[i]
+		in.deferred[i] = ended{}
 		if err := in.forget(d.run, d.reported); err != nil {
+			in.deferred = in.deferred[:copy(in.deferred, in.deferred[i+1:])]
 			return err
 		}
 	}
+	in.deferred = in.deferred[:0]
 	return nil
 }
 
