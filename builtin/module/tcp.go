@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	zappy "github.com/zappy-mon/zappy/sdk/go"
+	"github.com/zappy-mon/zappy/sdk/go/zjson"
 )
 
 const tcpSchema = `{"type":"object","properties":{
@@ -28,7 +29,7 @@ func checkTCP(c *zappy.Check, done func(zappy.Result)) {
 				done(zappy.Down(err))
 				return
 			}
-			r := tcpResult(zappy.Up("connected to "+info.Remote+" in "+fmtMS(info.ConnectMS)), info, -1, nil, -1)
+			r := tcpResult(zappy.Up(connectedMsg(info)), info, -1, nil, -1)
 			r.LatencyMS = info.ConnectMS
 			done(r)
 		})
@@ -69,7 +70,7 @@ func checkTCP(c *zappy.Check, done func(zappy.Result)) {
 // arrives.
 func tcpExpect(conn *zappy.Conn, expect string, sent int, end func(zappy.Result)) {
 	if expect == "" {
-		end(tcpResult(zappy.Up("connected to "+conn.Remote+" in "+fmtMS(conn.ConnectMS)), &conn.ConnectInfo, sent, nil, -1))
+		end(tcpResult(zappy.Up(connectedMsg(&conn.ConnectInfo)), &conn.ConnectInfo, sent, nil, -1))
 		return
 	}
 	conn.ReadThen(zappy.ReadRequest{Mode: "until", Delim: expect}, func(data []byte, info zappy.ReadInfo, err error) {
@@ -114,6 +115,17 @@ func tcpResult(r zappy.Result, conn *zappy.ConnectInfo, sent int, response []byt
 		r = r.Metric("response_ms", responseMS, "ms")
 	}
 	return r
+}
+
+// connectedMsg is "connected to REMOTE in N ms", built in one allocation:
+// connect-only tcp checks run by the thousand.
+func connectedMsg(info *zappy.ConnectInfo) string {
+	var buf [96]byte
+	b := append(buf[:0], "connected to "...)
+	b = append(b, info.Remote...)
+	b = append(b, " in "...)
+	b = zjson.AppendDecimal(b, info.ConnectMS)
+	return string(append(b, " ms"...))
 }
 
 func withFields(r, from zappy.Result) zappy.Result {

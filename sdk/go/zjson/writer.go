@@ -252,7 +252,18 @@ func writeSlice[T any](w *Writer, s []T, elem func(*Writer, T)) {
 
 func writeMap[T any](w *Writer, m map[string]T, val func(*Writer, T)) {
 	w.ObjectStart()
-	for _, k := range sortedKeys(m) {
+	// The keys of a small map are sorted in an array on the stack: a
+	// slice returned from a helper would be a heap allocation per map.
+	var small [16]string
+	keys := small[:0]
+	if len(m) > len(small) {
+		keys = make([]string, 0, len(m))
+	}
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	for _, k := range keys {
 		w.Key(k)
 		val(w, m[k])
 	}
@@ -349,19 +360,6 @@ func indexByte(s string, c byte) int {
 // Marshaler is implemented by types that write themselves with a Writer.
 type Marshaler interface {
 	MarshalZJSON(w *Writer)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	var small [16]string
-	keys := small[:0]
-	if len(m) > len(small) {
-		keys = make([]string, 0, len(m))
-	}
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sortStrings(keys)
-	return keys
 }
 
 // sortStrings is an insertion sort: maps here are small.

@@ -54,6 +54,13 @@ type tape struct {
 	entries []entry
 }
 
+// smallTape holds the tape of a document of up to ~170 bytes (a check's
+// input, an operation's result) with its entries.
+type smallTape struct {
+	t   tape
+	buf [32]entry
+}
+
 // Value is one parsed JSON value: a position on a document's tape. The zero
 // Value is a missing value.
 type Value struct {
@@ -427,34 +434,32 @@ const maxDepth = 512
 // else after the value is an error. The returned Value refers to data.
 //
 // The parser is one loop with an explicit stack rather than recursive
-// descent: function calls are expensive in Go's wasm code, and a check input
-// has a dozen values.
+// descent, and keeps its position and tape in local variables: function
+// calls and memory traffic are expensive in Go's wasm code, and a check
+// input has a dozen values.
 func Parse(data []byte) (Value, error) {
 	if len(data) > math.MaxInt32 {
 		return Value{}, &parseError{msg: "document too large", off: 0}
 	}
 	// Roughly one entry per 6 bytes of typical JSON; append grows it if not.
-	p := parser{data: data, t: &tape{src: data, entries: make([]entry, 0, len(data)/6+4)}}
-	if err := p.run(); err != nil {
+	// A small document's tape and entries are one allocation.
+	var t *tape
+	if n := len(data)/6 + 4; n <= len(smallTape{}.buf) {
+		st := &smallTape{}
+		st.t.entries = st.buf[:0]
+		t = &st.t
+	} else {
+		t = &tape{entries: make([]entry, 0, n)}
+	}
+	t.src = data
+	var err error
+	if t.entries, err = parse(data, t.entries); err != nil {
 		return Value{}, err
 	}
-	return Value{p.t, 0}, nil
+	return Value{t, 0}, nil
 }
 
-type parser struct {
-	data []byte
-	i    int
-	t    *tape
-}
-
-func (p *parser) fail(msg string) error { return &parseError{msg: msg, off: p.i} }
-
-func (p *parser) push(e entry) int32 {
-	p.t.entries = append(p.t.entries, e)
-	n := int32(len(p.t.entries))
-	p.t.entries[n-1].next = n
-	return n - 1
-}
+func fail(msg string, off int) error { return &parseError{msg: msg, off: off} }
 
 // Parser states.
 const (
@@ -465,151 +470,155 @@ const (
 	stAfter             // a value just ended
 )
 
-func (p *parser) run() error {
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// parse appends the entries of the document data to ents. A leaf's next is
+// the following index; a container's next and end are set when it closes.
+func parse(data []byte, ents []entry) ([]entry, error) {
 	var stackBuf [32]int32
 	stack := stackBuf[:0]
-	data := p.data
 	n := len(data)
+	i := 0
 	state := stValue
 	for {
-		for p.i < n {
-			if c := data[p.i]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-				break
-			}
-			p.i++
+		for i < n && isSpace(data[i]) {
+			i++
 		}
 		switch state {
 		case stKeyOrEnd, stKey:
-			if state == stKeyOrEnd && p.i < n && data[p.i] == '}' {
-				p.closeContainer(stack[len(stack)-1])
+			if state == stKeyOrEnd && i < n && data[i] == '}' {
+				i++
+				closeAt(ents, stack[len(stack)-1], i)
 				stack = stack[:len(stack)-1]
 				state = stAfter
 				continue
 			}
-			if p.i >= n || data[p.i] != '"' {
-				return p.fail("expected object key")
+			if i >= n || data[i] != '"' {
+				return ents, fail("expected object key", i)
 			}
-			if err := p.str(); err != nil {
-				return err
+			end, escaped, err := scanString(data, i)
+			if err != nil {
+				return ents, err
 			}
-			for p.i < n && (data[p.i] == ' ' || data[p.i] == '\t' || data[p.i] == '\n' || data[p.i] == '\r') {
-				p.i++
+			ents = append(ents, entry{kind: String, escaped: escaped, start: int32(i + 1), end: int32(end), next: int32(len(ents) + 1)})
+			i = end + 1
+			for i < n && isSpace(data[i]) {
+				i++
 			}
-			if p.i >= n || data[p.i] != ':' {
-				return p.fail("expected ':'")
+			if i >= n || data[i] != ':' {
+				return ents, fail("expected ':'", i)
 			}
-			p.i++
+			i++
 			state = stValue
 		case stValueOrEnd:
-			if p.i < n && data[p.i] == ']' {
-				p.closeContainer(stack[len(stack)-1])
+			if i < n && data[i] == ']' {
+				i++
+				closeAt(ents, stack[len(stack)-1], i)
 				stack = stack[:len(stack)-1]
 				state = stAfter
 				continue
 			}
 			state = stValue
 		case stValue:
-			if p.i >= n {
-				return p.fail("unexpected end of input")
+			if i >= n {
+				return ents, fail("unexpected end of input", i)
 			}
-			switch c := data[p.i]; {
+			switch c := data[i]; {
 			case c == '{' || c == '[':
 				if len(stack) >= maxDepth {
-					return p.fail("nesting too deep")
+					return ents, fail("nesting too deep", i)
 				}
 				kind, next := Object, stKeyOrEnd
 				if c == '[' {
 					kind, next = Array, stValueOrEnd
 				}
-				stack = append(stack, p.push(entry{kind: kind, start: int32(p.i)}))
-				p.i++
+				stack = append(stack, int32(len(ents)))
+				ents = append(ents, entry{kind: kind, start: int32(i)})
+				i++
 				state = next
 				continue
 			case c == '"':
-				if err := p.str(); err != nil {
-					return err
+				end, escaped, err := scanString(data, i)
+				if err != nil {
+					return ents, err
 				}
+				ents = append(ents, entry{kind: String, escaped: escaped, start: int32(i + 1), end: int32(end), next: int32(len(ents) + 1)})
+				i = end + 1
 			case c == '-' || (c >= '0' && c <= '9'):
-				if err := p.number(); err != nil {
-					return err
+				end, err := scanNumber(data, i)
+				if err != nil {
+					return ents, err
 				}
-			case c == 't':
-				if err := p.lit("true", entry{kind: Bool, truth: true}); err != nil {
-					return err
+				ents = append(ents, entry{kind: Number, start: int32(i), end: int32(end), next: int32(len(ents) + 1)})
+				i = end
+			case c == 't' || c == 'f' || c == 'n':
+				e, word := entry{kind: Null}, "null"
+				if c == 't' {
+					e, word = entry{kind: Bool, truth: true}, "true"
+				} else if c == 'f' {
+					e, word = entry{kind: Bool}, "false"
 				}
-			case c == 'f':
-				if err := p.lit("false", entry{kind: Bool}); err != nil {
-					return err
+				if n-i < len(word) || string(data[i:i+len(word)]) != word {
+					return ents, fail("invalid literal", i)
 				}
-			case c == 'n':
-				if err := p.lit("null", entry{kind: Null}); err != nil {
-					return err
-				}
+				i += len(word)
+				e.next = int32(len(ents) + 1)
+				ents = append(ents, e)
 			default:
-				return p.fail("unexpected character " + strconv.QuoteRune(rune(c)))
+				return ents, fail("unexpected character "+strconv.QuoteRune(rune(c)), i)
 			}
 			state = stAfter
 		case stAfter:
 			if len(stack) == 0 {
-				if p.i != n {
-					return p.fail("unexpected data after value")
+				if i != n {
+					return ents, fail("unexpected data after value", i)
 				}
-				return nil
+				return ents, nil
 			}
 			at := stack[len(stack)-1]
-			top := &p.t.entries[at]
+			top := &ents[at]
 			top.count++
-			if p.i >= n {
-				return p.fail("unexpected end of input")
+			if i >= n {
+				return ents, fail("unexpected end of input", i)
 			}
-			switch data[p.i] {
+			switch data[i] {
 			case ',':
-				p.i++
+				i++
 				if top.kind == Object {
 					state = stKey
 				} else {
 					state = stValue
 				}
 			case '}', ']':
-				if (data[p.i] == '}') != (top.kind == Object) {
+				if (data[i] == '}') != (top.kind == Object) {
 					if top.kind == Object {
-						return p.fail("expected ',' or '}'")
+						return ents, fail("expected ',' or '}'", i)
 					}
-					return p.fail("expected ',' or ']'")
+					return ents, fail("expected ',' or ']'", i)
 				}
-				p.closeContainer(at)
+				i++
+				closeAt(ents, at, i)
 				stack = stack[:len(stack)-1]
 			default:
 				if top.kind == Object {
-					return p.fail("expected ',' or '}'")
+					return ents, fail("expected ',' or '}'", i)
 				}
-				return p.fail("expected ',' or ']'")
+				return ents, fail("expected ',' or ']'", i)
 			}
 		}
 	}
 }
 
-// closeContainer ends the container at entry at, whose closing bracket is
-// at p.i.
-func (p *parser) closeContainer(at int32) {
-	p.i++
-	e := &p.t.entries[at]
-	e.end = int32(p.i)
-	e.next = int32(len(p.t.entries))
+// closeAt ends the container at entry at; its closing bracket ends just
+// before end.
+func closeAt(ents []entry, at int32, end int) {
+	e := &ents[at]
+	e.end = int32(end)
+	e.next = int32(len(ents))
 }
 
-func (p *parser) lit(word string, e entry) error {
-	if len(p.data)-p.i < len(word) || string(p.data[p.i:p.i+len(word)]) != word {
-		return p.fail("invalid literal")
-	}
-	p.i += len(word)
-	p.push(e)
-	return nil
-}
-
-func (p *parser) number() error {
-	data, i := p.data, p.i
-	start := i
+// scanNumber returns the end of the number starting at data[i].
+func scanNumber(data []byte, i int) (int, error) {
 	if data[i] == '-' {
 		i++
 	}
@@ -621,8 +630,7 @@ func (p *parser) number() error {
 			i++
 		}
 		if i == d {
-			p.i = i
-			return p.fail("invalid number")
+			return i, fail("invalid number", i)
 		}
 	}
 	if i < len(data) && data[i] == '.' {
@@ -632,8 +640,7 @@ func (p *parser) number() error {
 			i++
 		}
 		if i == d {
-			p.i = i
-			return p.fail("invalid number")
+			return i, fail("invalid number", i)
 		}
 	}
 	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
@@ -646,61 +653,50 @@ func (p *parser) number() error {
 			i++
 		}
 		if i == d {
-			p.i = i
-			return p.fail("invalid number")
+			return i, fail("invalid number", i)
 		}
 	}
-	p.i = i
-	p.push(entry{kind: Number, start: int32(start), end: int32(i)})
-	return nil
+	return i, nil
 }
 
-// str records a string and validates its escapes; decoding waits until the
-// string is read. Runs of plain bytes are skipped a word at a time.
-func (p *parser) str() error {
-	data := p.data
-	i := p.i + 1 // opening quote
-	start := i
-	escaped := false
+// scanString returns the index of the closing quote of the string whose
+// opening quote is data[q], and whether it holds escapes (validated here,
+// decoded when the string is read). Runs of plain bytes are skipped a word
+// at a time.
+func scanString(data []byte, q int) (end int, escaped bool, err error) {
+	i := q + 1
 	for i < len(data) {
 		i += plainRun(data, i)
-		for end := min(i+8, len(data)); i < end; {
+		for stop := min(i+8, len(data)); i < stop; {
 			c := data[i]
 			switch {
 			case c == '"':
-				p.push(entry{kind: String, escaped: escaped, start: int32(start), end: int32(i)})
-				p.i = i + 1
-				return nil
+				return i, escaped, nil
 			case c < 0x20:
-				p.i = i
-				return p.fail("control character in string")
+				return i, escaped, fail("control character in string", i)
 			case c == '\\':
 				escaped = true
 				i++
 				if i >= len(data) {
-					p.i = i
-					return p.fail("unexpected end of input")
+					return i, escaped, fail("unexpected end of input", i)
 				}
 				switch data[i] {
 				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 					i++
 				case 'u':
 					if _, ok := hex4(data[i+1:]); !ok {
-						p.i = i
-						return p.fail("invalid \\u escape")
+						return i, escaped, fail("invalid \\u escape", i)
 					}
 					i += 5
 				default:
-					p.i = i
-					return p.fail("invalid escape")
+					return i, escaped, fail("invalid escape", i)
 				}
 			default:
 				i++
 			}
 		}
 	}
-	p.i = i
-	return p.fail("unterminated string")
+	return i, escaped, fail("unterminated string", i)
 }
 
 // unescape decodes the inside of a validated JSON string.
