@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
@@ -173,20 +172,17 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 	// Only an operation Begin runs on a goroutine of its own may let that
 	// goroutine drive the instance; the reactor's must not.
 	ownGoroutine := op.PrepareStart == nil && !op.Sync
-	var (
-		state atomic.Int32 // 0 starting, 1 started, 2 completed while starting
-		early opResult     // the result, when state is 2
-	)
 	start(r.ctx, func(resp any, out []byte, err error) {
 		res := opResult{json: hostfuncs.EncodeResult(resp, err), data: out}
-		early = res // written before the CAS publishes it; unread if the CAS fails
-		if state.CompareAndSwap(0, 2) {
+		p.early = res // written before the CAS publishes it; unread if the CAS fails
+		if p.state.CompareAndSwap(0, 2) {
 			return
 		}
 		in.complete(p, res, ownGoroutine)
 	})
-	if !state.CompareAndSwap(0, 1) { // state is 2
-		ready(early)
+	if !p.state.CompareAndSwap(0, 1) { // state is 2
+		ready(p.early)
+		p.early = opResult{}
 		return
 	}
 	r.ops[p.token] = p

@@ -58,6 +58,13 @@ type pendingOp struct {
 	done  bool     // result available (owned by the instance)
 	res   opResult // valid when done
 	ready chan opResult
+
+	// Between the start of the operation and hostOp's return: 0 starting,
+	// 1 started, 2 completed while starting (with its result in early).
+	// Kept here rather than in hostOp's closure, which would allocate
+	// them separately.
+	state atomic.Int32
+	early opResult
 }
 
 type opResult struct {
