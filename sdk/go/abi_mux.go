@@ -43,8 +43,8 @@ type waiter struct {
 // access goes through mu.
 var (
 	mu      sync.Mutex
-	checks  = map[int64]*Check{}
-	pending = map[int64]waiter{}
+	checks  idMap[*Check]
+	pending idMap[waiter]
 	idle    []chan *Check // parked workers waiting for their next check
 	chanBin []chan completion
 )
@@ -63,7 +63,7 @@ func exportStart(checkID int64, inputLen int32) {
 		return
 	}
 	mu.Lock()
-	checks[checkID] = c
+	checks.set(checkID, c)
 	if r := lookupType(c.Type); r != nil && r.then != nil {
 		mu.Unlock()
 		c.rt.then = true
@@ -88,7 +88,7 @@ func worker(c *Check) {
 	for {
 		res := runHandler(handlerFor(c.Type), c)
 		mu.Lock()
-		delete(checks, c.ID)
+		checks.take(c.ID)
 		mu.Unlock()
 		finish(c, res)
 		mu.Lock()
@@ -105,8 +105,7 @@ func worker(c *Check) {
 //go:wasmexport zappy_complete
 func exportComplete(token int64, jsonLen, dataLen int32) {
 	mu.Lock()
-	w, ok := pending[token]
-	delete(pending, token)
+	w, ok := pending.take(token)
 	mu.Unlock()
 	if !ok {
 		return
@@ -138,7 +137,7 @@ func endThen(c *Check, res Result) {
 	}
 	c.rt.ended = true
 	mu.Lock()
-	delete(checks, c.ID)
+	checks.take(c.ID)
 	mu.Unlock()
 	finish(c, res)
 }
@@ -157,18 +156,18 @@ func callThen(c *Check, op int32, w *zjson.Writer, data []byte, then func(zjson.
 		return
 	}
 	mu.Lock()
-	pending[tok] = waiter{then: then, c: c}
+	pending.set(tok, waiter{then: then, c: c})
 	mu.Unlock()
 }
 
 //go:wasmexport zappy_cancel
 func exportCancel(checkID int64) {
 	mu.Lock()
-	c, ok := checks[checkID]
+	c, ok := checks.get(checkID)
 	if ok && c.rt.then {
 		// The host has ended the check: nothing waits for its done, and
 		// a callback check has no goroutine whose return would drop it.
-		delete(checks, checkID)
+		checks.take(checkID)
 		c.rt.ended = true
 	}
 	mu.Unlock()
@@ -215,7 +214,7 @@ func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte
 	} else {
 		ch = make(chan completion, 1)
 	}
-	pending[tok] = waiter{ch: ch}
+	pending.set(tok, waiter{ch: ch})
 	mu.Unlock()
 	r := <-ch
 	mu.Lock()
