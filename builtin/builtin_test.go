@@ -1018,7 +1018,7 @@ func cpuTime() time.Duration {
 }
 
 // acceptAndClose is a listener that accepts and closes at once.
-func acceptAndClose(b *testing.B) string { return testutil.AcceptAndClose(b) }
+func acceptAndClose(b testing.TB) string { return testutil.AcceptAndClose(b) }
 
 // benchInFlight runs b.N calls of do with exactly inflight of them running
 // at any time, and reports the process CPU time per call (the loopback
