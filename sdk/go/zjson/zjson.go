@@ -54,9 +54,15 @@ type tape struct {
 	entries []entry
 }
 
-// smallTape holds the tape of a document of up to ~170 bytes (a check's
-// input, an operation's result) with its entries.
-type smallTape struct {
+// tape16 and tape32 hold the tape of a small document (an operation's
+// result, a check's input) with its entries, no bigger than the two
+// allocations they replace: thousands of parked checks keep them.
+type tape16 struct {
+	t   tape
+	buf [16]entry
+}
+
+type tape32 struct {
 	t   tape
 	buf [32]entry
 }
@@ -444,11 +450,16 @@ func Parse(data []byte) (Value, error) {
 	// Roughly one entry per 6 bytes of typical JSON; append grows it if not.
 	// A small document's tape and entries are one allocation.
 	var t *tape
-	if n := len(data)/6 + 4; n <= len(smallTape{}.buf) {
-		st := &smallTape{}
+	switch n := len(data)/6 + 4; {
+	case n <= len(tape16{}.buf):
+		st := &tape16{}
 		st.t.entries = st.buf[:0]
 		t = &st.t
-	} else {
+	case n <= len(tape32{}.buf):
+		st := &tape32{}
+		st.t.entries = st.buf[:0]
+		t = &st.t
+	default:
 		t = &tape{entries: make([]entry, 0, n)}
 	}
 	t.src = data
