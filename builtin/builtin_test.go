@@ -1050,8 +1050,11 @@ func benchInFlight(b *testing.B, inflight int, do func() error) {
 // BenchmarkTCPCheckBuiltin runs the built-in tcp check (connect only)
 // through the engine; compare with BenchmarkTCPConnectDirect for the
 // overhead of the WebAssembly module.
-func BenchmarkTCPCheckBuiltin(b *testing.B) {
-	m := newModule(b)
+func BenchmarkTCPCheckBuiltin(b *testing.B) { benchTCPCheck(b, newModule(b)) }
+
+// benchTCPCheck runs connect-only checks of type tcp through m, one and 64
+// at a time, against a listener that accepts and closes.
+func benchTCPCheck(b *testing.B, m *engine.Module) {
 	addr := acceptAndClose(b)
 	req := check.Request{Name: "bench", Type: "tcp", Target: "tcp://" + addr, Timeout: 5 * time.Second}
 	if res := m.Run(context.Background(), req); res.Status != check.Up {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -90,21 +89,4 @@ func TestLeanCMatchesBuiltin(t *testing.T) {
 // BenchmarkTCPCheckLeanC is BenchmarkTCPCheckBuiltin with the same check
 // written in C: the engine and host cost with a guest that costs next to
 // nothing. BenchmarkTCPCheckBuiltin minus this is the Go guest's cost.
-func BenchmarkTCPCheckLeanC(b *testing.B) {
-	m := leanModule(b)
-	addr := acceptAndClose(b)
-	req := check.Request{Name: "bench", Type: "tcp", Target: "tcp://" + addr, Timeout: 5 * time.Second}
-	if res := m.Run(context.Background(), req); res.Status != check.Up {
-		b.Fatalf("warm-up check: %s %q", res.Status, res.Message)
-	}
-	for _, inflight := range []int{1, 64} {
-		b.Run("inflight="+strconv.Itoa(inflight), func(b *testing.B) {
-			benchInFlight(b, inflight, func() error {
-				if res := m.Run(context.Background(), req); res.Status != check.Up {
-					return fmt.Errorf("%s %q", res.Status, res.Message)
-				}
-				return nil
-			})
-		})
-	}
-}
+func BenchmarkTCPCheckLeanC(b *testing.B) { benchTCPCheck(b, leanModule(b)) }
