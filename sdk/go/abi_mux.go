@@ -181,11 +181,11 @@ var runnable = []metrics.Sample{{Name: "/sched/goroutines/runnable:goroutines"}}
 //go:wasmexport zappy_run
 func exportRun() {
 	for {
-		runtime.Gosched()
 		metrics.Read(runnable)
 		if runnable[0].Value.Kind() != metrics.KindUint64 || runnable[0].Value.Uint64() == 0 {
 			return
 		}
+		runtime.Gosched()
 	}
 }
 

@@ -373,10 +373,29 @@ func sortStrings(keys []string) {
 
 const hexDigits = "0123456789abcdef"
 
+// plainASCII marks the bytes a JSON string literal holds as they are.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // AppendString appends s as a JSON string literal. Invalid UTF-8 becomes
 // U+FFFD so the output is always valid JSON. Runs of plain ASCII are copied
 // a word at a time.
 func AppendString(buf []byte, s string) []byte {
+	// Most strings written are short plain ASCII (keys, statuses,
+	// addresses): one table lookup per byte and a single copy.
+	i := 0
+	for i < len(s) && plainASCII[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		buf = append(buf, '"')
+		buf = append(buf, s...)
+		return append(buf, '"')
+	}
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
