@@ -12,7 +12,7 @@ BIN     := bin/zappy
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := bin/staticcheck
 
-.PHONY: all build builtins test test-go deps lint bench fuzz run demo clean
+.PHONY: all build builtins test test-go deps lint bench bench-guest fuzz run demo clean
 
 all: build
 
@@ -64,6 +64,11 @@ fuzz:
 ## bench: benchmarks; figures are recorded in docs/PERFORMANCE.md
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(COUNT) $(PKGS)
+
+## bench-guest: the Go SDK's guest path timed inside WebAssembly (stub host)
+bench-guest:
+	GOOS=wasip1 GOARCH=wasm $(GO) test -c -o bin/sdk-guest.wasm ./sdk/go
+	$(GO) run ./internal/tools/wasmbench bin/sdk-guest.wasm -test.run '^$$' -test.bench Guest -test.benchmem -test.count $(COUNT)
 
 ## run: build zappy, start the demo services on 127.0.0.1 and check them
 run: build

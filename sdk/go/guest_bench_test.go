@@ -1,0 +1,97 @@
+//go:build wasip1 && !tinygo && !zappy_blocking
+
+package zappy
+
+// Benchmarks of the SDK inside WebAssembly, without the engine: a check's
+// whole guest path and its parts, timed by the Go benchmark harness inside
+// the module, free of the kernel's and the host's noise. They need the
+// "zappy" host functions, which internal/tools/wasmbench stubs:
+//
+//	GOOS=wasip1 GOARCH=wasm go test -c -o /tmp/sdk.wasm ./sdk/go
+//	go run ./internal/tools/wasmbench /tmp/sdk.wasm -test.run '^$' -test.bench Guest -test.benchmem
+//
+// The stub host answers zappy.input with guestInput, every operation at
+// once (ready), and zappy.take with guestConnectResult: what the built-in
+// tcp type sees for a connect-only check.
+
+import (
+	"testing"
+
+	"github.com/zappy-mon/zappy/sdk/go/zjson"
+)
+
+// Keep these two equal to internal/tools/wasmbench's.
+var (
+	guestInput         = []byte(`{"check_id":1,"name":"bench","type":"tcp","target":"tcp://127.0.0.1:36137","timeout_ms":5000,"deadline_unix_ms":1795293533267,"attempt":1,"config":{},"state":null}`)
+	guestConnectResult = []byte(`{"remote":"127.0.0.1:36137","local":"127.0.0.1:58832","connect_ms":0.216}`)
+)
+
+// probeCheck is the built-in tcp type's connect-only path.
+func probeCheck(c *Check, done func(Result)) {
+	if c.Config.Get("send").Exists() || c.Config.Get("expect").Str() != "" {
+		done(ErrorMsg("not a connect-only check"))
+		return
+	}
+	c.ProbeTCPThen(c.Target, nil, func(info *ConnectInfo, err error) {
+		if err != nil {
+			done(Down(err))
+			return
+		}
+		r := Up("connected to " + info.Remote + " in 0.216 ms")
+		r.Fields = map[string]any{"remote": info.Remote, "connect_ms": info.ConnectMS}
+		r = r.Metric("connect_ms", info.ConnectMS, "ms")
+		r.LatencyMS = info.ConnectMS
+		done(r)
+	})
+}
+
+// BenchmarkGuestCheck runs a whole connect-only check: zappy_start reads
+// and parses the input, the check starts tcp.connect, takes and parses its
+// (ready) result, builds its result and reports it.
+func BenchmarkGuestCheck(b *testing.B) {
+	RegisterThen(Type{Name: "tcp"}, probeCheck)
+	b.ReportAllocs()
+	for b.Loop() {
+		exportStart(1, int32(len(guestInput)))
+	}
+}
+
+func BenchmarkGuestParseInput(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseCheck(append([]byte(nil), guestInput...)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGuestConnectResult(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := zjson.Parse(append([]byte(nil), guestConnectResult...))
+		if err != nil {
+			b.Fatal(err)
+		}
+		connectInfoFrom(v)
+	}
+}
+
+func BenchmarkGuestRequest(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		putWriter(dialRequest("tcp://127.0.0.1:36137", nil, true))
+	}
+}
+
+func BenchmarkGuestResult(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		r := Up("connected to 127.0.0.1:36137 in 0.216 ms")
+		r.Fields = map[string]any{"remote": "127.0.0.1:36137", "connect_ms": 0.216}
+		r = r.Metric("connect_ms", 0.216, "ms")
+		r.LatencyMS = 0.216
+		w := getWriter()
+		r.MarshalZJSON(w)
+		putWriter(w)
+	}
+}
