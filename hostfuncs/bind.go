@@ -135,14 +135,18 @@ func decode(req []byte, v any) error {
 	return nil
 }
 
-// parse reads a request with zjson, for the operations on the hot path.
+// parse reads a request with zjson, for the operations on the hot path,
+// on a recycled tape (zjson.ParseTemp): the caller releases the Value once
+// it has read what it needs. Strings read from it are views of req, which
+// the runtime copied out of the module's memory and never reuses.
 func parse(req []byte) (zjson.Value, error) {
 	if len(req) == 0 {
 		return zjson.Value{}, nil
 	}
-	v, err := zjson.Parse(req)
+	v, err := zjson.ParseTemp(req)
 	if err != nil || (v.Kind() != zjson.Object && !v.IsNull()) {
 		if err == nil {
+			v.Release()
 			err = Errorf(CodeInvalid, "request is not a JSON object")
 		}
 		return zjson.Value{}, Errorf(CodeInvalid, "request is not valid JSON for this operation: %v", err)
@@ -319,6 +323,7 @@ func prepTCPConnect(env Env, req, _ []byte) (Exec, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer v.Release()
 	r := TCPConnectRequest{
 		Address:   v.Get("address").Str(),
 		TimeoutMS: int(v.Get("timeout_ms").Int()),
@@ -368,6 +373,7 @@ func prepTCPWrite(env Env, req, data []byte) (Exec, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer v.Release()
 	conn, err := handleOf(env, v)
 	if err != nil {
 		return nil, err
@@ -409,6 +415,7 @@ func parseTCPRead(env Env, req []byte) (*TCPConn, TCPReadRequest, error) {
 	if err != nil {
 		return nil, TCPReadRequest{}, err
 	}
+	defer v.Release()
 	conn, err := handleOf(env, v)
 	if err != nil {
 		return nil, TCPReadRequest{}, err
@@ -449,6 +456,7 @@ func prepTCPClose(env Env, req, _ []byte) (Exec, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer v.Release()
 	id := v.Get("handle").Int()
 	return func(context.Context) (any, []byte, error) {
 		return nil, nil, env.Handles().Close(id)
@@ -559,6 +567,7 @@ func prepSleep(_ Env, req, _ []byte) (Exec, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer v.Release()
 	d := time.Duration(v.Get("ms").Int()) * time.Millisecond
 	return func(ctx context.Context) (any, []byte, error) {
 		t := time.NewTimer(d)

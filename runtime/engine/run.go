@@ -228,7 +228,10 @@ func (r *run) setInstance(in *instance) {
 // "Check result"). zjson keeps this cheap: encoding/json's reflection cost
 // several microseconds per check.
 func (r *run) resultFromGuest(data []byte) check.Result {
-	v, err := zjson.Parse(data)
+	// The tape is recycled once the result is converted: strings taken
+	// from it are views of data (a copy of the module's memory) or copies.
+	v, err := zjson.ParseTemp(data)
+	defer v.Release()
 	if err != nil || v.Kind() != zjson.Object {
 		if err == nil {
 			err = fmt.Errorf("not an object")

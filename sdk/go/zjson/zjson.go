@@ -13,6 +13,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -52,6 +53,7 @@ type entry struct {
 type tape struct {
 	src     []byte
 	entries []entry
+	temp    bool // from ParseTemp: Release recycles it
 }
 
 // tape16 and tape32 hold the tape of a small document (an operation's
@@ -468,6 +470,46 @@ func Parse(data []byte) (Value, error) {
 		return Value{}, err
 	}
 	return Value{t, 0}, nil
+}
+
+// tempTapes recycles the tapes of ParseTemp.
+var tempTapes = sync.Pool{New: func() any { return &tape{temp: true, entries: make([]entry, 0, 64)} }}
+
+// ParseTemp is Parse with a recycled tape, for documents read once and
+// dropped (a request decoded into a struct, a result converted to Go
+// values): call Release on the returned Value when done with it, after
+// which neither it nor any Value reached from it may be used. Strings
+// already read from it stay valid: they are views of data or copies, never
+// of the tape.
+func ParseTemp(data []byte) (Value, error) {
+	if len(data) > math.MaxInt32 {
+		return Value{}, &parseError{msg: "document too large", off: 0}
+	}
+	t := tempTapes.Get().(*tape)
+	t.src = data
+	var err error
+	if t.entries, err = parse(data, t.entries[:0]); err != nil {
+		t.release()
+		return Value{}, err
+	}
+	return Value{t, 0}, nil
+}
+
+// Release returns the tape of a Value from ParseTemp for reuse; for any
+// other Value it does nothing.
+func (v Value) Release() {
+	if v.t != nil && v.t.temp {
+		v.t.release()
+	}
+}
+
+func (t *tape) release() {
+	t.src = nil
+	if cap(t.entries) > 1024 {
+		return // let an outsized tape go
+	}
+	t.entries = t.entries[:0] // entries hold no pointers: nothing to clear
+	tempTapes.Put(t)
 }
 
 func fail(msg string, off int) error { return &parseError{msg: msg, off: off} }

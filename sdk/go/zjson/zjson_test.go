@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -193,5 +194,39 @@ func TestWriterAnyKinds(t *testing.T) {
 	want := `{"bools":[true],"chan":"<unsupported type chan int>","err":"boom","i64":[3],"ints":[1,2],"maps":[{"k":"v"}],"mb":{"z":false},"mf":{"x":1.5},"mi":{"y":2},"mstr":{"l":["a"]},"nilptr":null,"ptr":5,"struct":{"a":1,"C":[7]},"u16":[4]}`
 	if got := string(w.Bytes()); got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+// TestParseTemp reuses tapes: strings read before Release stay valid after
+// the tape parses another document, and values read afterwards are the
+// new document's.
+func TestParseTemp(t *testing.T) {
+	a := []byte(`{"s":"first","esc":"a\nb","n":[1,2,3]}`)
+	v, err := ParseTemp(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, esc := v.Get("s").Str(), v.Get("esc").Str()
+	v.Release()
+	for i := range 50 {
+		w, err := ParseTemp([]byte(`{"s":"second","x":[{"y":` + strconv.Itoa(i) + `}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := w.Path("x").Index(0).Get("y").Int(); got != int64(i) || w.Get("s").Str() != "second" {
+			t.Fatalf("reused tape read %d, %q", got, w.Get("s").Str())
+		}
+		w.Release()
+	}
+	if s != "first" || esc != "a\nb" {
+		t.Fatalf("strings read before Release changed: %q %q", s, esc)
+	}
+	if _, err := ParseTemp([]byte(`{"bad"`)); err == nil {
+		t.Fatal("ParseTemp accepted a broken document")
+	}
+	p, _ := Parse([]byte(`{"k":"v"}`))
+	p.Release() // not from ParseTemp: nothing happens
+	if p.Get("k").Str() != "v" {
+		t.Fatal("Release changed a Value from Parse")
 	}
 }
