@@ -46,6 +46,9 @@ lint: $(STATICCHECK)
 	if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	$(GO) vet $(PKGS)
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/go/... ./builtin/module/
+	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags zappy_blocking ./sdk/go/...
+	GOOS=windows $(GO) build ./...
+	GOOS=darwin $(GO) build ./...
 	$(STATICCHECK) $(PKGS)
 
 $(STATICCHECK):

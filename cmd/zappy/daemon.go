@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -104,15 +103,17 @@ table; SIGTERM or SIGINT stops gracefully.`,
 				return err
 			}
 			signals := make(chan os.Signal, 4)
-			signal.Notify(signals, syscall.SIGHUP, syscall.SIGUSR1)
+			if reloadSignal != nil {
+				signal.Notify(signals, reloadSignal, statusSignal)
+			}
 			defer signal.Stop(signals)
 			go func() {
 				for sig := range signals {
 					switch sig {
-					case syscall.SIGHUP:
+					case reloadSignal:
 						log.Info("SIGHUP: reloading")
 						d.Reload()
-					case syscall.SIGUSR1:
+					case statusSignal:
 						// Asked for explicitly: written whatever the log level.
 						fmt.Fprint(cmd.ErrOrStderr(), d.Status())
 					}
