@@ -471,7 +471,7 @@ func parseCheck(in []byte) (*Check, error) {
 	}
 	c := &Check{}
 	var deadline int64
-	v.Each(func(key string, val zjson.Value) bool {
+	for key, val := range v.All() {
 		switch key {
 		case "check_id":
 			c.ID = val.Int()
@@ -495,8 +495,7 @@ func parseCheck(in []byte) (*Check, error) {
 			c.NotifyEvery = time.Duration(val.Get("every_ms").Int()) * time.Millisecond
 			c.AfterEveryN = int(val.Get("after_every_n").Int())
 		}
-		return true
-	})
+	}
 	if deadline > 0 {
 		c.Deadline = time.UnixMilli(deadline)
 	} else {

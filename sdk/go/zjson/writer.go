@@ -252,20 +252,37 @@ func writeSlice[T any](w *Writer, s []T, elem func(*Writer, T)) {
 
 func writeMap[T any](w *Writer, m map[string]T, val func(*Writer, T)) {
 	w.ObjectStart()
-	// The keys of a small map are sorted in an array on the stack: a
-	// slice returned from a helper would be a heap allocation per map.
-	var small [16]string
-	keys := small[:0]
-	if len(m) > len(small) {
-		keys = make([]string, 0, len(m))
-	}
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sortStrings(keys)
-	for _, k := range keys {
-		w.Key(k)
-		val(w, m[k])
+	if len(m) <= 16 {
+		// A small map's members are sorted in an array on the stack,
+		// values with their keys: no allocation, no second lookup.
+		type member struct {
+			k string
+			v T
+		}
+		var small [16]member
+		ms := small[:0]
+		for k, v := range m {
+			ms = append(ms, member{k, v})
+		}
+		for i := 1; i < len(ms); i++ {
+			for j := i; j > 0 && ms[j].k < ms[j-1].k; j-- {
+				ms[j], ms[j-1] = ms[j-1], ms[j]
+			}
+		}
+		for _, e := range ms {
+			w.Key(e.k)
+			val(w, e.v)
+		}
+	} else {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sortStrings(keys)
+		for _, k := range keys {
+			w.Key(k)
+			val(w, m[k])
+		}
 	}
 	w.ObjectEnd()
 }

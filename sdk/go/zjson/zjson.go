@@ -11,6 +11,7 @@ package zjson
 
 import (
 	"errors"
+	"iter"
 	"math"
 	"strconv"
 	"sync"
@@ -390,6 +391,23 @@ func (v Value) Interface() any {
 		return out
 	}
 	return nil
+}
+
+// All iterates over the members of an object in document order, without
+// allocating (nothing for other kinds).
+func (v Value) All() iter.Seq2[string, Value] {
+	return func(yield func(string, Value) bool) {
+		e := v.e()
+		if e == nil || e.kind != Object {
+			return
+		}
+		for j := v.i + 1; j < e.next; {
+			if !yield(v.t.str(&v.t.entries[j]), Value{v.t, j + 1}) {
+				return
+			}
+			j = v.t.entries[j+1].next
+		}
+	}
 }
 
 // Each calls f for every member of an object in document order, without

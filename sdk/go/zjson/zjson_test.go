@@ -230,3 +230,23 @@ func TestParseTemp(t *testing.T) {
 		t.Fatal("Release changed a Value from Parse")
 	}
 }
+
+func TestAll(t *testing.T) {
+	v, err := Parse([]byte(`{"a":1,"b":{"x":true},"c":"s","d":null}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for k, val := range v.All() {
+		got = append(got, k+"="+string(val.Source()))
+		if k == "c" {
+			break
+		}
+	}
+	if want := `a=1 b={"x":true} c="s"`; strings.Join(got, " ") != want {
+		t.Fatalf("All = %v, want %s", got, want)
+	}
+	for range v.Get("a").All() {
+		t.Fatal("All of a number yielded a member")
+	}
+}
