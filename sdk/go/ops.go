@@ -285,12 +285,20 @@ func (c *Check) ProbeTCPThen(address string, o *DialOptions, then func(*ConnectI
 }
 
 func connectInfoFrom(v zjson.Value) *ConnectInfo {
-	return &ConnectInfo{
-		Remote:    v.Get("remote").Str(),
-		Local:     v.Get("local").Str(),
-		ConnectMS: v.Get("connect_ms").Float(),
-		TLS:       tlsInfo(v.Get("tls")),
+	info := &ConnectInfo{}
+	for key, f := range v.All() { // one pass: every Get would rescan
+		switch key {
+		case "remote":
+			info.Remote = f.Str()
+		case "local":
+			info.Local = f.Str()
+		case "connect_ms":
+			info.ConnectMS = f.Float()
+		case "tls":
+			info.TLS = tlsInfo(f)
+		}
 	}
+	return info
 }
 
 func (cn *Conn) handleReq(extra func(w *zjson.Writer)) *zjson.Writer {
