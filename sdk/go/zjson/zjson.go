@@ -413,15 +413,10 @@ func (v Value) All() iter.Seq2[string, Value] {
 // Each calls f for every member of an object in document order, without
 // allocating; f returns false to stop.
 func (v Value) Each(f func(key string, val Value) bool) {
-	e := v.e()
-	if e == nil || e.kind != Object {
-		return
-	}
-	for j := v.i + 1; j < e.next; {
-		if !f(v.t.str(&v.t.entries[j]), Value{v.t, j + 1}) {
+	for key, val := range v.All() {
+		if !f(key, val) {
 			return
 		}
-		j = v.t.entries[j+1].next
 	}
 }
 
