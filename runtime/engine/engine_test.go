@@ -275,3 +275,31 @@ func TestGCUnderLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestGuestTimeSleep: a goroutine asleep in Go's time.Sleep wakes once the
+// module runs again after the sleep ended, even when what makes it run are
+// callback checks that leave nothing runnable, so that zappy_run has no
+// reason of its own to yield.
+func TestGuestTimeSleep(t *testing.T) {
+	e, _ := testEngine(t)
+	m := load(t, e, "hostile", Policy{})
+	woke := make(chan check.Result, 1)
+	m.Start(context.Background(), check.Request{Name: "sleeper", Type: "then-sleep", Config: cfg("ms", 5), Timeout: 10 * time.Second},
+		func(r check.Result) { woke <- r })
+	time.Sleep(20 * time.Millisecond) // the sleep has ended; nothing woke the module since
+	for i := range 40 {
+		if r := m.Run(context.Background(), check.Request{Name: "poke", Type: "then-sleep", Timeout: time.Second}); r.Status != check.Up {
+			t.Fatalf("then-sleep without ms: %s %q", r.Status, r.Message)
+		}
+		select {
+		case r := <-woke:
+			if r.Status != check.Up || r.Message != "woke" {
+				t.Fatalf("sleeper: %s %q", r.Status, r.Message)
+			}
+			t.Logf("the sleeper woke after %d other checks", i+1)
+			return
+		default:
+		}
+	}
+	t.Fatal("the sleeper did not wake during 40 callback checks run after its sleep ended")
+}

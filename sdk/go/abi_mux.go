@@ -178,12 +178,28 @@ func exportCancel(checkID int64) {
 
 var runnable = []metrics.Sample{{Name: "/sched/goroutines/runnable:goroutines"}}
 
+// idleRuns counts the zappy_run calls that found nothing runnable.
+var idleRuns uint
+
+// timerEvery: one in this many idle zappy_run calls yields anyway.
+const timerEvery = 8
+
 //go:wasmexport zappy_run
 func exportRun() {
-	for {
+	for i := 0; ; i++ {
 		metrics.Read(runnable)
 		if runnable[0].Value.Kind() != metrics.KindUint64 || runnable[0].Value.Uint64() == 0 {
-			return
+			// Nothing runnable: return without yielding, which is most
+			// calls of a module whose checks run as callbacks. But a
+			// goroutine in time.Sleep is not runnable until the scheduler
+			// sees its timer expire, and only a yield runs the scheduler:
+			// every timerEvery-th idle call yields once and looks again.
+			if i > 0 {
+				return
+			}
+			if idleRuns++; idleRuns%timerEvery != 0 {
+				return
+			}
 		}
 		runtime.Gosched()
 	}

@@ -80,8 +80,10 @@ const (
 // Log writes a message to the host's log, tagged with the module and check.
 func (c *Check) Log(level int32, msg string) { logf(c, level, msg) }
 
-// Sleep pauses the check without blocking the module: time.Sleep inside a
-// multiplexed module only wakes up when the host next calls in, so use this.
+// Sleep pauses the check without blocking the module. time.Sleep inside a
+// multiplexed module wakes up only once the module runs again after the
+// sleep has ended (the host calls in for some check; a module with nothing
+// to run looks at its timers on every eighth call), so use this.
 func (c *Check) Sleep(d time.Duration) error {
 	w := getWriter()
 	w.ObjectStart()

@@ -106,6 +106,21 @@ func init() {
 		}
 		return zappy.Up("slept")
 	})
+	// then-sleep: a callback check that, given ms, reports from a
+	// goroutine asleep in Go's own time.Sleep (which the SDK tells check
+	// code to avoid, but which has to wake up eventually); without ms it
+	// reports at once, leaving nothing runnable.
+	zappy.RegisterThen(zappy.Type{Name: "then-sleep"}, func(c *zappy.Check, done func(zappy.Result)) {
+		ms := c.Config.Get("ms").Int()
+		if ms == 0 {
+			done(zappy.Up("at once"))
+			return
+		}
+		go func() {
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+			done(zappy.Up("woke"))
+		}()
+	})
 	// state: counts runs through the kept state.
 	reg("state", func(c *zappy.Check) zappy.Result {
 		n := c.State.Get("n").Int() + 1
