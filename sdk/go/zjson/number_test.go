@@ -33,6 +33,14 @@ func TestNumberFastPaths(t *testing.T) {
 
 func checkMilli(t *testing.T, f float64) {
 	t.Helper()
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return
+	}
+	var w Writer
+	w.Float(f)
+	if want := strconv.AppendFloat(nil, f, 'g', -1, 64); string(w.Bytes()) != string(want) {
+		t.Fatalf("Writer.Float(%v) = %s, strconv 'g' %s", f, w.Bytes(), want)
+	}
 	b, ok := appendMilli(nil, f)
 	if !ok {
 		return

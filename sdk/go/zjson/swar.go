@@ -1,12 +1,16 @@
 package zjson
 
-import "unsafe"
+import "encoding/binary"
 
 // Eight bytes at a time: Go compiled to wasm runs every loop iteration as
 // a dozen machine instructions, so scanning JSON strings a word at a time
-// (one unaligned 64-bit load, a few arithmetic operations) instead of a byte
-// at a time is what keeps parsing and string writing cheap in the guest.
-// The tests in swar_test.go compare every helper with its bytewise meaning.
+// (one 64-bit load, a few arithmetic operations) instead of a byte at a
+// time is what keeps parsing and string writing cheap in the guest. The
+// loads are assembled from bytes, which the compiler merges into one load
+// where the platform allows unaligned access (no unsafe, no alignment
+// trap elsewhere); byte order does not matter, since all that is asked is
+// whether any byte matches. The tests in swar_test.go compare every helper
+// with its bytewise meaning.
 
 const (
 	lsb = 0x0101010101010101
@@ -14,13 +18,13 @@ const (
 )
 
 // load8 reads 8 bytes of b starting at i; the caller guarantees i+8 <= len(b).
-func load8(b []byte, i int) uint64 {
-	return *(*uint64)(unsafe.Pointer(unsafe.SliceData(b[i : i+8])))
-}
+func load8(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i : i+8]) }
 
 // load8s is load8 for a string.
 func load8s(s string, i int) uint64 {
-	return *(*uint64)(unsafe.Pointer(unsafe.StringData(s[i : i+8])))
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
 }
 
 // hasByte is nonzero when some byte of x equals c.

@@ -97,9 +97,13 @@ func (w *Writer) Float(f float64) {
 		w.buf = append(w.buf, "null"...)
 		return
 	}
-	if b, ok := appendMilli(w.buf, f); ok {
-		w.buf = b
-		return
+	// Below 1e6 in magnitude 'g' writes whole thousandths as plain
+	// decimals too, so the fast path changes no output.
+	if f > -1e6 && f < 1e6 {
+		if b, ok := appendMilli(w.buf, f); ok {
+			w.buf = b
+			return
+		}
 	}
 	w.buf = strconv.AppendFloat(w.buf, f, 'g', -1, 64)
 }
