@@ -178,6 +178,7 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 		if p.state.CompareAndSwap(0, 2) {
 			return
 		}
+		p.early = opResult{} // started: hostOp no longer reads it
 		in.complete(p, res, ownGoroutine)
 	})
 	if !p.state.CompareAndSwap(0, 1) { // state is 2
