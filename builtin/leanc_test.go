@@ -1,6 +1,7 @@
 package builtin_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,9 @@ func leanModule(tb testing.TB) *engine.Module {
 	cmd := exec.Command(clang, "--target=wasm32-wasi", "-O2", "-mexec-model=reactor", "-Wl,--strip-all",
 		"-o", out, "testdata/leanc/tcpprobe.c")
 	if b, err := cmd.CombinedOutput(); err != nil {
+		if bytes.Contains(b, []byte("stdio.h")) {
+			tb.Skipf("wasi-libc not installed (Debian: apt-get install wasi-libc): %s", b)
+		}
 		tb.Fatalf("clang: %v\n%s", err, b)
 	}
 	wasm, err := os.ReadFile(out)

@@ -41,7 +41,11 @@ static int span(const char *v, char *out, int cap) {
     int i = 0;
     if (!v) return 0;
     if (*v == '"') {
-        for (v++; *v && *v != '"' && i < cap - 1;) out[i++] = *v++;
+        // Escapes are copied as they are: the text goes back into JSON.
+        for (v++; *v && *v != '"' && i < cap - 2;) {
+            if (*v == '\\' && v[1]) out[i++] = *v++;
+            out[i++] = *v++;
+        }
     } else {
         for (; *v && *v != ',' && *v != '}' && i < cap - 1;) out[i++] = *v++;
     }
@@ -53,11 +57,17 @@ static int span(const char *v, char *out, int cap) {
 #define SLOTS 16384
 static long long tok_key[SLOTS], tok_check[SLOTS];
 
-static void put(long long tok, long long check) {
+static int pending;
+
+// put records tok; 0 when the table is full.
+static int put(long long tok, long long check) {
+    if (pending >= SLOTS / 2) return 0;
     unsigned i = (unsigned)tok & (SLOTS - 1);
     while (tok_key[i]) i = (i + 1) & (SLOTS - 1);
     tok_key[i] = tok;
     tok_check[i] = check;
+    pending++;
+    return 1;
 }
 
 static long long pop(long long tok) {
@@ -78,6 +88,7 @@ static long long pop(long long tok) {
         }
     }
     tok_key[i] = 0;
+    pending--;
     return check;
 }
 
@@ -111,20 +122,25 @@ static void report(long long check, long long tok) {
 
 EXPORT("zappy_start") void zappy_start(long long check, int input_len) {
     char target[256], req[320];
-    if (input_len >= (int)sizeof buf) input_len = sizeof buf - 1;
-    zappy_input(check, buf, input_len);
-    buf[input_len] = 0;
+    int n = zappy_input(check, buf, sizeof buf - 1);
+    if (n < 0 || n > (int)sizeof buf - 1) {
+        static const char big[] = "{\"status\":\"error\",\"message\":\"check input too large for this module\"}";
+        zappy_done(check, big, sizeof big - 1);
+        return;
+    }
+    buf[n] = 0;
     span(value(buf, "target"), target, sizeof target);
     const char *addr = strstr(target, "://") ? strstr(target, "://") + 3 : target;
-    int n = snprintf(req, sizeof req, "{\"address\":\"%s\",\"close\":true}", addr);
+    n = snprintf(req, sizeof req, "{\"address\":\"%s\",\"close\":true}", addr);
     long long tok = zappy_op(check, 1, req, n, 0, 0);
     if (tok < 0) {
         static const char bad[] = "{\"status\":\"error\",\"message\":\"tcp.connect refused by the host\"}";
         zappy_done(check, bad, sizeof bad - 1);
     } else if (tok & READY) {
         report(check, tok);
-    } else {
-        put(tok, check);
+    } else if (!put(tok, check)) {
+        static const char full[] = "{\"status\":\"error\",\"message\":\"too many checks in flight for this module\"}";
+        zappy_done(check, full, sizeof full - 1);
     }
 }
 
