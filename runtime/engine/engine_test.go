@@ -286,8 +286,11 @@ func TestGuestTimeSleep(t *testing.T) {
 	woke := make(chan check.Result, 1)
 	m.Start(context.Background(), check.Request{Name: "sleeper", Type: "then-sleep", Config: cfg("ms", 5), Timeout: 10 * time.Second},
 		func(r check.Result) { woke <- r })
-	time.Sleep(20 * time.Millisecond) // the sleep has ended; nothing woke the module since
-	for i := range 40 {
+	// Poke the module with callback checks until the sleeper reports; its
+	// 5 ms are long over after the first few pokes, but only a yield lets
+	// the scheduler notice. Without the periodic yield it never reports.
+	deadline := time.Now().Add(5 * time.Second)
+	for pokes := 1; time.Now().Before(deadline); pokes++ {
 		if r := m.Run(context.Background(), check.Request{Name: "poke", Type: "then-sleep", Timeout: time.Second}); r.Status != check.Up {
 			t.Fatalf("then-sleep without ms: %s %q", r.Status, r.Message)
 		}
@@ -296,10 +299,11 @@ func TestGuestTimeSleep(t *testing.T) {
 			if r.Status != check.Up || r.Message != "woke" {
 				t.Fatalf("sleeper: %s %q", r.Status, r.Message)
 			}
-			t.Logf("the sleeper woke after %d other checks", i+1)
+			t.Logf("the sleeper reported after %d other checks", pokes)
 			return
 		default:
 		}
+		time.Sleep(time.Millisecond)
 	}
-	t.Fatal("the sleeper did not wake during 40 callback checks run after its sleep ended")
+	t.Fatal("the sleeper did not wake within 5 s of callback checks run after its sleep ended")
 }
