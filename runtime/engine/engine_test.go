@@ -284,13 +284,16 @@ func TestGuestTimeSleep(t *testing.T) {
 	e, _ := testEngine(t)
 	m := load(t, e, "hostile", Policy{})
 	woke := make(chan check.Result, 1)
-	m.Start(context.Background(), check.Request{Name: "sleeper", Type: "then-sleep", Config: cfg("ms", 5), Timeout: 10 * time.Second},
+	m.Start(context.Background(), check.Request{Name: "sleeper", Type: "then-sleep", Config: cfg("ms", 1), Timeout: 10 * time.Second},
 		func(r check.Result) { woke <- r })
-	// Poke the module with callback checks until the sleeper reports; its
-	// 5 ms are long over after the first few pokes, but only a yield lets
-	// the scheduler notice. Without the periodic yield it never reports.
-	deadline := time.Now().Add(5 * time.Second)
-	for pokes := 1; time.Now().Before(deadline); pokes++ {
+	// By now the sleeper's 1 ms are long over, but only a yield lets the
+	// module's scheduler notice. Poke it with callback checks: every
+	// eighth idle zappy_run yields. Without that the sleeper would wait
+	// for something else to yield (the guest's garbage collector, say,
+	// thousands of checks later).
+	time.Sleep(100 * time.Millisecond)
+	const maxPokes = 64
+	for pokes := 1; pokes <= maxPokes; pokes++ {
 		if r := m.Run(context.Background(), check.Request{Name: "poke", Type: "then-sleep", Timeout: time.Second}); r.Status != check.Up {
 			t.Fatalf("then-sleep without ms: %s %q", r.Status, r.Message)
 		}
@@ -301,9 +304,8 @@ func TestGuestTimeSleep(t *testing.T) {
 			}
 			t.Logf("the sleeper reported after %d other checks", pokes)
 			return
-		default:
+		case <-time.After(time.Millisecond):
 		}
-		time.Sleep(time.Millisecond)
 	}
-	t.Fatal("the sleeper did not wake within 5 s of callback checks run after its sleep ended")
+	t.Fatalf("the sleeper did not wake during %d callback checks run after its sleep ended", maxPokes)
 }
