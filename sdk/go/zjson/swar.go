@@ -1,7 +1,5 @@
 package zjson
 
-import "encoding/binary"
-
 // Eight bytes at a time: Go compiled to wasm runs every loop iteration as
 // a dozen machine instructions, so scanning JSON strings a word at a time
 // (one 64-bit load, a few arithmetic operations) instead of a byte at a
@@ -17,11 +15,8 @@ const (
 	msb = 0x8080808080808080
 )
 
-// load8 reads 8 bytes of b starting at i; the caller guarantees i+8 <= len(b).
-func load8(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i : i+8]) }
-
-// load8s is load8 for a string.
-func load8s(s string, i int) uint64 {
+// load8 reads 8 bytes of s starting at i; the caller guarantees i+8 <= len(s).
+func load8[S ~string | ~[]byte](s S, i int) uint64 {
 	_ = s[i+7]
 	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
@@ -38,28 +33,16 @@ func hasLess(x uint64, n byte) uint64 {
 	return (x - lsb*uint64(n)) &^ x & msb
 }
 
-// plainRun returns the number of leading whole 8-byte words of b[i:] that
+// wordRun returns the number of leading whole 8-byte words of s[i:] that
 // hold no quote, no backslash and no control character, times 8: the bytes
-// a JSON string scanner may skip.
-func plainRun(b []byte, i int) int {
-	j := i
-	for j+8 <= len(b) {
-		x := load8(b, j)
-		if hasByte(x, '"')|hasByte(x, '\\')|hasLess(x, 0x20) != 0 {
-			break
-		}
-		j += 8
-	}
-	return j - i
-}
-
-// asciiRun is plainRun for a string being written, which also stops at
-// bytes of 0x80 and above (UTF-8 to validate).
-func asciiRun(s string, i int) int {
+// a JSON string scanner may skip. With high set to msb it also stops at
+// bytes of 0x80 and above (UTF-8 a writer must validate); with 0 it does
+// not (a parser leaves UTF-8 as it is).
+func wordRun[S ~string | ~[]byte](s S, i int, high uint64) int {
 	j := i
 	for j+8 <= len(s) {
-		x := load8s(s, j)
-		if hasByte(x, '"')|hasByte(x, '\\')|hasLess(x, 0x20)|x&msb != 0 {
+		x := load8(s, j)
+		if hasByte(x, '"')|hasByte(x, '\\')|hasLess(x, 0x20)|x&high != 0 {
 			break
 		}
 		j += 8

@@ -30,11 +30,11 @@ func TestSWARHelpers(t *testing.T) {
 	check := func(b []byte) {
 		t.Helper()
 		for i := 0; i <= len(b); i++ {
-			if got, want := plainRun(b, i), slow(b, i, plain); got != want {
-				t.Fatalf("plainRun(%q, %d) = %d, want %d", b, i, got, want)
+			if got, want := wordRun(b, i, 0), slow(b, i, plain); got != want {
+				t.Fatalf("wordRun(%q, %d, 0) = %d, want %d", b, i, got, want)
 			}
-			if got, want := asciiRun(string(b), i), slow(b, i, ascii); got != want {
-				t.Fatalf("asciiRun(%q, %d) = %d, want %d", b, i, got, want)
+			if got, want := wordRun(string(b), i, msb), slow(b, i, ascii); got != want {
+				t.Fatalf("wordRun(%q, %d, msb) = %d, want %d", b, i, got, want)
 			}
 		}
 	}

@@ -420,7 +420,7 @@ func AppendString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		i += asciiRun(s, i)
+		i += wordRun(s, i, msb)
 		for end := min(i+8, len(s)); i < end; {
 			c := s[i]
 			if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {

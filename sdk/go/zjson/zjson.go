@@ -459,9 +459,6 @@ const maxDepth = 512
 // calls and memory traffic are expensive in Go's wasm code, and a check
 // input has a dozen values.
 func Parse(data []byte) (Value, error) {
-	if len(data) > math.MaxInt32 {
-		return Value{}, &parseError{msg: "document too large", off: 0}
-	}
 	// Roughly one entry per 6 bytes of typical JSON; append grows it if not.
 	// A small document's tape and entries are one allocation.
 	var t *tape
@@ -474,15 +471,12 @@ func Parse(data []byte) (Value, error) {
 		st := &tape32{}
 		st.t.entries = st.buf[:0]
 		t = &st.t
+	case len(data) > math.MaxInt32:
+		t = &tape{} // fill refuses it
 	default:
 		t = &tape{entries: make([]entry, 0, n)}
 	}
-	t.src = data
-	var err error
-	if t.entries, err = parse(data, t.entries); err != nil {
-		return Value{}, err
-	}
-	return Value{t, 0}, nil
+	return t.fill(data)
 }
 
 // tempTapes recycles the tapes of ParseTemp.
@@ -495,14 +489,23 @@ var tempTapes = sync.Pool{New: func() any { return &tape{temp: true, entries: ma
 // already read from it stay valid: they are views of data or copies, never
 // of the tape.
 func ParseTemp(data []byte) (Value, error) {
-	if len(data) > math.MaxInt32 {
-		return Value{}, &parseError{msg: "document too large", off: 0}
-	}
-	t := tempTapes.Get().(*tape)
-	t.src = data
+	return tempTapes.Get().(*tape).fill(data)
+}
+
+// fill parses data onto t, whose entries are empty; on failure a recycled
+// tape goes back to its pool.
+func (t *tape) fill(data []byte) (Value, error) {
 	var err error
-	if t.entries, err = parse(data, t.entries[:0]); err != nil {
-		t.release()
+	if len(data) > math.MaxInt32 {
+		err = &parseError{msg: "document too large", off: 0}
+	} else {
+		t.src = data
+		t.entries, err = parse(data, t.entries[:0])
+	}
+	if err != nil {
+		if t.temp {
+			t.release()
+		}
 		return Value{}, err
 	}
 	return Value{t, 0}, nil
@@ -732,7 +735,7 @@ func scanNumber(data []byte, i int) (int, error) {
 func scanString(data []byte, q int) (end int, escaped bool, err error) {
 	i := q + 1
 	for i < len(data) {
-		i += plainRun(data, i)
+		i += wordRun(data, i, 0)
 		for stop := min(i+8, len(data)); i < stop; {
 			c := data[i]
 			switch {
