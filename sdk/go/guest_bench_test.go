@@ -10,20 +10,15 @@ package zappy
 //	GOOS=wasip1 GOARCH=wasm go test -c -o /tmp/sdk.wasm ./sdk/go
 //	go run ./internal/tools/wasmbench /tmp/sdk.wasm -test.run '^$' -test.bench Guest -test.benchmem
 //
-// The stub host answers zappy.input with guestInput, every operation at
-// once (ready), and zappy.take with guestConnectResult: what the built-in
-// tcp type sees for a connect-only check.
+// The stub host answers zappy.input with guestbench.Input, every operation
+// at once (ready), and zappy.take with guestbench.ConnectResult: what the
+// built-in tcp type sees for a connect-only check.
 
 import (
 	"testing"
 
+	"github.com/zappy-mon/zappy/internal/guestbench"
 	"github.com/zappy-mon/zappy/sdk/go/zjson"
-)
-
-// Keep these two equal to internal/tools/wasmbench's.
-var (
-	guestInput         = []byte(`{"check_id":1,"name":"bench","type":"tcp","target":"tcp://127.0.0.1:36137","timeout_ms":5000,"deadline_unix_ms":1795293533267,"attempt":1,"config":{},"state":null}`)
-	guestConnectResult = []byte(`{"remote":"127.0.0.1:36137","local":"127.0.0.1:58832","connect_ms":0.216}`)
 )
 
 // probeCheck is the built-in tcp type's connect-only path.
@@ -52,14 +47,14 @@ func BenchmarkGuestCheck(b *testing.B) {
 	RegisterThen(Type{Name: "tcp"}, probeCheck)
 	b.ReportAllocs()
 	for b.Loop() {
-		exportStart(1, int32(len(guestInput)))
+		exportStart(1, int32(len(guestbench.Input)))
 	}
 }
 
 func BenchmarkGuestParseInput(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := parseCheck(append([]byte(nil), guestInput...)); err != nil {
+		if _, err := parseCheck(append([]byte(nil), guestbench.Input...)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -68,7 +63,7 @@ func BenchmarkGuestParseInput(b *testing.B) {
 func BenchmarkGuestConnectResult(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		v, err := zjson.Parse(append([]byte(nil), guestConnectResult...))
+		v, err := zjson.Parse(append([]byte(nil), guestbench.ConnectResult...))
 		if err != nil {
 			b.Fatal(err)
 		}

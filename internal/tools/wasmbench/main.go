@@ -5,10 +5,11 @@
 //	GOOS=wasip1 GOARCH=wasm go test -c -o /tmp/sdk.wasm ./sdk/go
 //	go run ./internal/tools/wasmbench /tmp/sdk.wasm -test.run '^$' -test.bench Guest
 //
-// The stubs: zappy.input returns a fixed tcp check input; zappy.op
-// completes every operation at once (the ready bit); zappy.take returns a
-// fixed tcp.connect result; zappy.done and zappy.log accept anything;
-// zappy.await reports an unknown token.
+// The stubs: zappy.input returns guestbench.Input; zappy.op completes every
+// operation at once (the ready bit); zappy.take returns
+// guestbench.ConnectResult; zappy.done accepts only up results (a failing
+// check would time another path) and zappy.log anything; zappy.await
+// reports an unknown token.
 package main
 
 import (
@@ -20,12 +21,8 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
-)
 
-// Keep these two equal to sdk/go/guest_bench_test.go's.
-var (
-	input         = []byte(`{"check_id":1,"name":"bench","type":"tcp","target":"tcp://127.0.0.1:36137","timeout_ms":5000,"deadline_unix_ms":1795293533267,"attempt":1,"config":{},"state":null}`)
-	connectResult = []byte(`{"remote":"127.0.0.1:36137","local":"127.0.0.1:58832","connect_ms":0.216}`)
+	"github.com/zappy-mon/zappy/internal/guestbench"
 )
 
 const readyBit = int64(1) << 62
@@ -56,21 +53,21 @@ func run(path string, args []string) error {
 	}
 	b := rt.NewHostModuleBuilder("zappy")
 	b.NewFunctionBuilder().WithGoModuleFunction(fn(func(m api.Module, s []uint64) {
-		if uint32(s[2]) >= uint32(len(input)) {
-			m.Memory().Write(uint32(s[1]), input)
+		if uint32(s[2]) >= uint32(len(guestbench.Input)) {
+			m.Memory().Write(uint32(s[1]), guestbench.Input)
 		}
-		s[0] = uint64(len(input))
+		s[0] = uint64(len(guestbench.Input))
 	}), []api.ValueType{i64, i32, i32}, []api.ValueType{i32}).Export("input")
 	b.NewFunctionBuilder().WithGoModuleFunction(fn(func(_ api.Module, s []uint64) {
 		s[0] = api.EncodeI64(1 | readyBit)
 	}), []api.ValueType{i64, i32, i32, i32, i32, i32}, []api.ValueType{i64}).Export("op")
 	b.NewFunctionBuilder().WithGoModuleFunction(fn(func(m api.Module, s []uint64) {
-		if uint32(s[2]) < uint32(len(connectResult)) {
-			s[0] = api.EncodeI64(int64(len(connectResult))<<32 | readyBit)
+		if uint32(s[2]) < uint32(len(guestbench.ConnectResult)) {
+			s[0] = api.EncodeI64(int64(len(guestbench.ConnectResult))<<32 | readyBit)
 			return
 		}
-		m.Memory().Write(uint32(s[1]), connectResult)
-		s[0] = api.EncodeI64(int64(len(connectResult)) << 32)
+		m.Memory().Write(uint32(s[1]), guestbench.ConnectResult)
+		s[0] = api.EncodeI64(int64(len(guestbench.ConnectResult)) << 32)
 	}), []api.ValueType{i64, i32, i32, i32, i32}, []api.ValueType{i64}).Export("take")
 	b.NewFunctionBuilder().WithGoModuleFunction(fn(func(_ api.Module, s []uint64) {
 		s[0] = api.EncodeI64(-4)

@@ -1,0 +1,11 @@
+// Package guestbench holds what the stub host of internal/tools/wasmbench
+// answers and sdk/go/guest_bench_test.go expects: the input and the
+// tcp.connect result the built-in tcp type sees for a connect-only check.
+package guestbench
+
+var (
+	// Input is the check input zappy.input returns.
+	Input = []byte(`{"check_id":1,"name":"bench","type":"tcp","target":"tcp://127.0.0.1:36137","timeout_ms":5000,"deadline_unix_ms":1795293533267,"attempt":1,"config":{},"state":null}`)
+	// ConnectResult is the result zappy.take returns for every operation.
+	ConnectResult = []byte(`{"remote":"127.0.0.1:36137","local":"127.0.0.1:58832","connect_ms":0.216}`)
+)
