@@ -1,19 +1,16 @@
 package builtin_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/zappy-mon/zappy/internal/testutil"
 	"github.com/zappy-mon/zappy/runtime/check"
 	"github.com/zappy-mon/zappy/runtime/engine"
 )
@@ -23,23 +20,7 @@ import (
 // are.
 func leanModule(tb testing.TB) *engine.Module {
 	tb.Helper()
-	clang, err := exec.LookPath("clang")
-	if err != nil {
-		tb.Skipf("clang not installed (Debian: apt-get install clang lld wasi-libc): %v", err)
-	}
-	out := filepath.Join(tb.TempDir(), "leanc.wasm")
-	cmd := exec.Command(clang, "--target=wasm32-wasi", "-O2", "-mexec-model=reactor", "-Wl,--strip-all",
-		"-o", out, "testdata/leanc/tcpprobe.c")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		if bytes.Contains(b, []byte("stdio.h")) {
-			tb.Skipf("wasi-libc not installed (Debian: apt-get install wasi-libc): %s", b)
-		}
-		tb.Fatalf("clang: %v\n%s", err, b)
-	}
-	wasm, err := os.ReadFile(out)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	wasm := testutil.CompileC(tb, "testdata/leanc/tcpprobe.c")
 	e, err := engine.New(engine.Options{CacheDir: cacheDir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tb.Fatal(err)

@@ -2,57 +2,17 @@ package engine
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/zappy-mon/zappy/internal/testutil"
 	"github.com/zappy-mon/zappy/runtime/check"
 )
 
-var (
-	cOnce sync.Once
-	cWasm []byte
-	cErr  error
-)
-
-// buildC compiles testdata/guests/c/blocking.c with clang for wasm32-wasi
-// (Debian: clang lld wasi-libc).
-func buildC(t *testing.T) []byte {
-	t.Helper()
-	cOnce.Do(func() {
-		clang, err := exec.LookPath("clang")
-		if err != nil {
-			cErr = err
-			return
-		}
-		out := filepath.Join(guestDir, "blocking-c.wasm")
-		cmd := exec.Command(clang, "--target=wasm32-wasi", "-O2", "-mexec-model=reactor", "-Wl,--strip-all",
-			"-o", out, "testdata/guests/c/blocking.c")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			cErr = &buildError{err, string(b)}
-			return
-		}
-		cWasm, cErr = os.ReadFile(out)
-	})
-	if cErr != nil {
-		if _, ok := cErr.(*exec.Error); ok {
-			t.Skipf("clang not installed (Debian: apt-get install clang lld wasi-libc): %v", cErr)
-		}
-		t.Fatal(cErr)
-	}
-	return cWasm
-}
-
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+// buildC compiles testdata/guests/c/blocking.c.
+func buildC(t *testing.T) []byte { return testutil.CompileC(t, "testdata/guests/c/blocking.c") }
 
 // TestBlockingC runs a blocking-mode module written in C: each check gets a
 // pooled instance and waits for operations with zappy.await.
