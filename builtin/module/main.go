@@ -107,8 +107,11 @@ func quote(b []byte) string {
 
 func fmtMS(v float64) string {
 	var buf [32]byte
-	return string(append(zjson.AppendDecimal(buf[:0], v), " ms"...))
+	return string(appendMS(buf[:0], v))
 }
+
+// appendMS appends "N ms".
+func appendMS(b []byte, v float64) []byte { return append(zjson.AppendDecimal(b, v), " ms"...) }
 
 // truthy reads APMonitor's boolean spellings with a default.
 func truthy(c *zappy.Check, key string, def bool) bool { return c.Config.Get(key).BoolOr(def) }

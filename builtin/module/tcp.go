@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	zappy "github.com/zappy-mon/zappy/sdk/go"
-	"github.com/zappy-mon/zappy/sdk/go/zjson"
 )
 
 const tcpSchema = `{"type":"object","properties":{
@@ -124,8 +123,7 @@ func connectedMsg(info *zappy.ConnectInfo) string {
 	b := append(buf[:0], "connected to "...)
 	b = append(b, info.Remote...)
 	b = append(b, " in "...)
-	b = zjson.AppendDecimal(b, info.ConnectMS)
-	return string(append(b, " ms"...))
+	return string(appendMS(b, info.ConnectMS))
 }
 
 func withFields(r, from zappy.Result) zappy.Result {
