@@ -10,6 +10,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/zappy-mon/zappy/hostfuncs"
+	"github.com/zappy-mon/zappy/sdk/go/zjson"
 )
 
 // The "zappy" host module: the imports of sdk/ABI.md. Every function finds
@@ -23,9 +24,10 @@ const (
 	errNoCheck = -2 // unknown or finished check, or the instance is stopping
 	errNoOp    = -3 // unknown operation number
 	errToken   = -4 // unknown token, or its result is not ready
+	errNotJSON = -5 // json_index: the document is not JSON
 )
 
-var hostFunctionNames = map[string]bool{"input": true, "op": true, "take": true, "done": true, "log": true, "await": true}
+var hostFunctionNames = map[string]bool{"input": true, "op": true, "take": true, "done": true, "log": true, "await": true, "json_index": true}
 
 const (
 	i32 = api.ValueTypeI32
@@ -43,6 +45,7 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 	def("done", hostDone, []api.ValueType{i64, i32, i32}, []api.ValueType{i32})
 	def("log", hostLog, []api.ValueType{i64, i32, i32, i32}, nil)
 	def("await", hostAwait, []api.ValueType{i64}, []api.ValueType{i64})
+	def("json_index", hostJSONIndex, []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32})
 	_, err := b.Instantiate(ctx)
 	return err
 }
@@ -321,4 +324,36 @@ func hostLog(ctx context.Context, mod api.Module, s []uint64) {
 		attrs = append(attrs, "monitor", r.req.Name)
 	}
 	in.m.log.Log(ctx, level, msg, attrs...)
+}
+
+// json_index(json_ptr i32, json_len i32, ix_ptr i32, ix_cap i32) -> i32:
+// indexes the JSON document [json_ptr, json_ptr+json_len) of the guest's
+// memory, writing its records to ix_ptr when ix_cap records fit there;
+// returns the number of records either way, -5 when the document is not
+// JSON, -1 for a range outside memory. A pure function of guest memory: it
+// touches no check, so a bad range fails none (the guest parses instead).
+func hostJSONIndex(_ context.Context, mod api.Module, s []uint64) {
+	ptr, n := uint32(s[0]), uint32(s[1])
+	ixPtr, ixCap := uint32(s[2]), uint64(uint32(s[3]))
+	mem := mod.Memory()
+	data, ok := mem.Read(ptr, n)
+	size := ixCap * zjson.IndexRecordSize
+	var dst []byte
+	if ok && size > 0 {
+		if size > uint64(mem.Size()) {
+			ok = false
+		} else {
+			dst, ok = mem.Read(ixPtr, uint32(size))
+		}
+	}
+	if !ok {
+		s[0] = api.EncodeI32(errFault)
+		return
+	}
+	count, err := zjson.Index(data, dst)
+	if err != nil {
+		s[0] = api.EncodeI32(errNotJSON)
+		return
+	}
+	s[0] = api.EncodeI32(int32(count))
 }

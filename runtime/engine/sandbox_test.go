@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"net"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -166,4 +167,26 @@ func TestAllowList(t *testing.T) {
 		}
 	}
 	_ = net.IPv4len
+}
+
+// TestJSONIndexImport: zappy.json_index refuses ranges outside memory (an
+// index length that wraps included) and documents that are not JSON, with
+// the codes of ABI.md and without failing the check; it gives the count
+// when the records do not fit and writes them when they do.
+func TestJSONIndexImport(t *testing.T) {
+	e, _ := testEngine(t)
+	m := load(t, e, "hostile", Policy{})
+	res := m.Run(context.Background(), check.Request{Name: "index", Type: "badindex", Timeout: 2 * time.Second})
+	if res.Status != check.Up {
+		t.Fatalf("status %s %q, want up", res.Status, res.Message)
+	}
+	// {"a":[1,"x"]} has 5 records: the object, "a", the array, 1, "x".
+	if want := "json_index: -1 -1 -1 -5 5 5"; res.Message != want {
+		t.Fatalf("message %q, want %q", res.Message, want)
+	}
+	// The object: kind 5, no flags, start 0, end 13, next 5, count 1.
+	want := []any{5.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 13.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0}
+	if got := res.Fields["first_record"]; !reflect.DeepEqual(got, want) {
+		t.Fatalf("first record %v, want %v", got, want)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/zappy-mon/zappy/sdk/go/internal/hostindex"
 	"github.com/zappy-mon/zappy/sdk/go/zjson"
 )
 
@@ -25,6 +26,17 @@ func hostDone(checkID int64, ptr unsafe.Pointer, n int32) int32
 
 //go:wasmimport zappy log
 func hostLog(checkID int64, level int32, ptr unsafe.Pointer, n int32)
+
+//go:wasmimport zappy json_index
+func hostJSONIndex(jsonPtr unsafe.Pointer, jsonLen int32, ixPtr unsafe.Pointer, ixCap int32) int32
+
+// zjson reads every document the host sends (the input, operation results)
+// through the host's native indexer rather than parsing it in wasm.
+func init() {
+	hostindex.Func = func(data, dst []byte) int {
+		return int(hostJSONIndex(bufPtr(data), int32(len(data)), bufPtr(dst), int32(len(dst)/zjson.IndexRecordSize)))
+	}
+}
 
 const (
 	readyBit  = int64(1) << 62 // op completed synchronously: take it now

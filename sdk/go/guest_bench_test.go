@@ -15,9 +15,11 @@ package zappy
 // built-in tcp type sees for a connect-only check.
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/zappy-mon/zappy/internal/guestbench"
+	"github.com/zappy-mon/zappy/sdk/go/internal/hostindex"
 	"github.com/zappy-mon/zappy/sdk/go/zjson"
 )
 
@@ -89,4 +91,49 @@ func BenchmarkGuestResult(b *testing.B) {
 		r.MarshalZJSON(w)
 		putWriter(w)
 	}
+}
+
+// BenchmarkGuestParseWalk reads an SNMP walk result of 1,000 varbinds (~75
+// KB) through the host's index (the SDK's way) and by parsing it in wasm.
+func BenchmarkGuestParseWalk(b *testing.B) {
+	w := zjson.Writer{}
+	w.ObjectStart()
+	w.Key("varbinds")
+	w.ArrayStart()
+	for i := range 1000 {
+		w.ObjectStart()
+		w.Key("oid")
+		w.String(".1.3.6.1.2.1.2.2.1.10." + strconv.Itoa(i))
+		w.Key("type")
+		w.String("Counter32")
+		w.Key("value")
+		w.Int(int64(i) * 7919)
+		w.ObjectEnd()
+	}
+	w.ArrayEnd()
+	w.ObjectEnd()
+	doc := w.Bytes()
+	read := func(b *testing.B) {
+		b.SetBytes(int64(len(doc)))
+		for b.Loop() {
+			v, err := zjson.Parse(doc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var sum int64
+			for _, vb := range v.Get("varbinds").Array() {
+				sum += vb.Get("value").Int()
+			}
+			if sum == 0 {
+				b.Fatal("no values")
+			}
+		}
+	}
+	b.Run("index", read)
+	b.Run("wasm", func(b *testing.B) {
+		f := hostindex.Func
+		hostindex.Func = nil
+		defer func() { hostindex.Func = f }()
+		read(b)
+	})
 }

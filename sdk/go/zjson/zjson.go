@@ -500,7 +500,9 @@ func (t *tape) fill(data []byte) (Value, error) {
 		err = &parseError{msg: "document too large", off: 0}
 	} else {
 		t.src = data
-		t.entries, err = parse(data, t.entries[:0])
+		if !t.indexInto(data) {
+			t.entries, err = parse(data, t.entries[:0])
+		}
 	}
 	if err != nil {
 		if t.temp {

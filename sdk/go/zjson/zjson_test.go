@@ -121,8 +121,18 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse err=%v but json.Valid=%v for %q", err, valid, data)
 			}
 		}
+		// The host's index of the document agrees with the parse: an
+		// error for the same documents, else the same tape.
+		buf := make([]byte, (len(data)+2)*IndexRecordSize)
+		n, ierr := Index(data, buf)
+		if (ierr == nil) != (err == nil) {
+			t.Fatalf("Index err=%v, Parse err=%v for %q", ierr, err, data)
+		}
 		if err != nil {
 			return
+		}
+		if got := decodeRecords(buf[:n*IndexRecordSize]); !reflect.DeepEqual(got, v.t.entries) {
+			t.Fatalf("index of %q\n%+v\nwant the tape\n%+v", data, got, v.t.entries)
 		}
 		decode := func(in []byte) (any, error) {
 			d := json.NewDecoder(bytes.NewReader(in))

@@ -21,6 +21,9 @@ func rawOp(check int64, op int32, reqPtr unsafe.Pointer, reqLen int32, dataPtr u
 //go:wasmimport zappy done
 func rawDone(check int64, ptr unsafe.Pointer, n int32) int32
 
+//go:wasmimport zappy json_index
+func rawJSONIndex(jsonPtr unsafe.Pointer, jsonLen int32, ixPtr unsafe.Pointer, ixCap int32) int32
+
 var sink [][]byte
 
 func init() {
@@ -160,6 +163,33 @@ func init() {
 	reg("badptr", func(c *zappy.Check) zappy.Result {
 		rawOp(c.ID, 12, unsafe.Pointer(uintptr(0xfffffff0)), 64, nil, 0)
 		return zappy.Up("host accepted a bad pointer")
+	})
+	// badindex: hands json_index bad ranges and a non-JSON document, then
+	// a good one; reports the return codes and the good document's first
+	// record.
+	reg("badindex", func(c *zappy.Check) zappy.Result {
+		doc := []byte(`{"a":[1,"x"]}`)
+		ix := make([]byte, 8*20)
+		p, n := unsafe.Pointer(&doc[0]), int32(len(doc))
+		codes := []int32{
+			rawJSONIndex(unsafe.Pointer(uintptr(0xfffffff0)), 64, unsafe.Pointer(&ix[0]), 8), // document outside memory
+			rawJSONIndex(p, n, unsafe.Pointer(uintptr(0xfffffff0)), 8),                       // index outside memory
+			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), -1),                                    // 2^32-1 records: past any memory
+			rawJSONIndex(p, n-1, unsafe.Pointer(&ix[0]), 8),                                   // not JSON
+			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), 2),                                     // too small: the count only
+			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), 8),                                     // written
+		}
+		var parts []string
+		for _, code := range codes {
+			parts = append(parts, strconv.Itoa(int(code)))
+		}
+		r := zappy.Up("json_index: " + strings.Join(parts, " "))
+		rec := []any{}
+		for _, b := range ix[:20] {
+			rec = append(rec, int(b))
+		}
+		r.Fields = map[string]any{"first_record": rec}
+		return r
 	})
 	// elsewhere: tries to reach a destination other than its target.
 	reg("elsewhere", func(c *zappy.Check) zappy.Result {
