@@ -174,10 +174,10 @@ func init() {
 		codes := []int32{
 			rawJSONIndex(unsafe.Pointer(uintptr(0xfffffff0)), 64, unsafe.Pointer(&ix[0]), 8), // document outside memory
 			rawJSONIndex(p, n, unsafe.Pointer(uintptr(0xfffffff0)), 8),                       // index outside memory
-			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), -1),                                    // 2^32-1 records: past any memory
-			rawJSONIndex(p, n-1, unsafe.Pointer(&ix[0]), 8),                                   // not JSON
-			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), 2),                                     // too small: the count only
-			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), 8),                                     // written
+			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), -1),                                   // 2^32-1 records: past any memory
+			rawJSONIndex(p, n-1, unsafe.Pointer(&ix[0]), 8),                                  // not JSON
+			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), 2),                                    // too small: the count only
+			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), 8),                                    // written
 		}
 		var parts []string
 		for _, code := range codes {
