@@ -100,15 +100,15 @@ func tcpExpect(conn *zappy.Conn, expect string, sent int, end func(zappy.Result)
 // check read (response != nil), and response_ms when the expected text came
 // (responseMS >= 0).
 func tcpResult(r zappy.Result, conn *zappy.ConnectInfo, sent int, response []byte, responseMS float64) zappy.Result {
-	r.Fields = map[string]any{"remote": conn.Remote, "connect_ms": conn.ConnectMS}
+	// Field, not a Fields map: connect-only checks run by the thousand.
+	r = r.Field("remote", conn.Remote).Field("connect_ms", conn.ConnectMS)
 	r.Metrics = nil
 	r = r.Metric("connect_ms", conn.ConnectMS, "ms")
 	if sent >= 0 {
-		r.Fields["sent"] = sent
+		r = r.Field("sent", sent)
 	}
 	if response != nil {
-		r.Fields["response"] = string(response)
-		r.Fields["banner"] = firstLine(response)
+		r = r.Field("response", string(response)).Field("banner", firstLine(response))
 	}
 	if responseMS >= 0 {
 		r = r.Metric("response_ms", responseMS, "ms")
@@ -126,9 +126,10 @@ func connectedMsg(info *zappy.ConnectInfo) string {
 	return string(appendMS(b, info.ConnectMS))
 }
 
+// withFields is r with from's fields and metrics (however they were set).
 func withFields(r, from zappy.Result) zappy.Result {
-	r.Fields, r.Metrics = from.Fields, from.Metrics
-	return r
+	from.Status, from.Class, from.Message, from.LatencyMS, from.State, from.Events = r.Status, r.Class, r.Message, r.LatencyMS, r.State, r.Events
+	return from
 }
 
 func firstLine(b []byte) string {

@@ -38,13 +38,38 @@ func TestHostPort(t *testing.T) {
 }
 
 func TestResultEncoding(t *testing.T) {
-	r := Up("ok").Metric("rtt", 1.5, "ms").Field("code", 200)
-	r.State = map[string]any{"n": 1}
-	var w zjson.Writer
-	r.MarshalZJSON(&w)
-	want := `{"status":"up","message":"ok","metrics":[{"name":"rtt","value":1.5,"unit":"ms"}],"fields":{"code":200},"state":{"n":1}}`
-	if got := string(w.Bytes()); got != want {
-		t.Fatalf("got %s\nwant %s", got, want)
+	withState := Up("ok").Metric("rtt", 1.5, "ms").Field("code", 200)
+	withState.State = map[string]any{"n": 1}
+	both := Up("ok").Field("z", 1).Field("a", 2)
+	both.Fields = map[string]any{"a": "map", "m": true}
+	mapFirst := Up("ok")
+	mapFirst.Fields = map[string]any{"b": 1}
+	mapFirst = mapFirst.Field("a", 2)
+	tests := []struct {
+		name string
+		r    Result
+		want string
+	}{
+		{"metric, field, state", withState,
+			`{"status":"up","message":"ok","metrics":[{"name":"rtt","value":1.5,"unit":"ms"}],"fields":{"code":200},"state":{"n":1}}`},
+		{"Field keeps order, replaces by name", Up("ok").Field("z", 1).Field("a", "x").Field("z", 3),
+			`{"status":"up","message":"ok","fields":{"z":3,"a":"x"}}`},
+		{"Field and Fields merged, the map winning", both,
+			`{"status":"up","message":"ok","fields":{"a":"map","m":true,"z":1}}`},
+		{"Field adds to a Fields map", mapFirst,
+			`{"status":"up","message":"ok","fields":{"a":2,"b":1}}`},
+		{"fields kept by Fail", Up("ok").Field("code", 503).FailMsg("bad"),
+			`{"status":"down","class":"APPLICATION_ERROR","message":"bad","fields":{"code":503}}`},
+	}
+	for _, tt := range tests {
+		var w zjson.Writer
+		tt.r.MarshalZJSON(&w)
+		if got := string(w.Bytes()); got != tt.want {
+			t.Errorf("%s: got %s\nwant %s", tt.name, got, tt.want)
+		}
+	}
+	if mapFirst.Fields["a"] != 2 {
+		t.Errorf("Field with a Fields map set: map %v, want a=2 in it", mapFirst.Fields)
 	}
 }
 
