@@ -12,7 +12,7 @@ BIN     := bin/zappy
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := bin/staticcheck
 
-.PHONY: all build builtins test test-go deps lint bench bench-guest fuzz run demo clean
+.PHONY: all build builtins test test-go deps lint bench bench-guest bench-tcp fuzz run demo clean
 
 all: build
 
@@ -67,6 +67,21 @@ fuzz:
 ## bench: benchmarks; figures are recorded in docs/PERFORMANCE.md
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(COUNT) $(PKGS)
+
+## bench-tcp: the TCP-connect comparison of docs/PERFORMANCE.md, each run
+## of each benchmark in a fresh network namespace (no TIME_WAIT left by the
+## one before, whose port searches cost the kernel more) with the same
+## number of checks; COUNT rounds, alternating. Needs root for unshare -n;
+## without it the runs share the host's namespace.
+TCP_CHECKS ?= 40000
+bench-tcp:
+	$(GO) test -c -o bin/builtin.test ./builtin
+	@cd builtin && for i in $$(seq $(COUNT)); do \
+		for b in TCPConnectDirect TCPCheckBuiltin TCPCheckLeanC; do \
+			run="../bin/builtin.test -test.run '^\$$' -test.bench '^Benchmark$$b/inflight=64\$$' -test.benchtime $(TCP_CHECKS)x"; \
+			unshare -n sh -c "ip link set lo up && $$run" 2>/dev/null || sh -c "$$run"; \
+		done; \
+	done | grep '^Benchmark'
 
 ## bench-guest: the Go SDK's guest path timed inside WebAssembly (stub host)
 bench-guest:

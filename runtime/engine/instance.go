@@ -34,6 +34,7 @@ type instance struct {
 	busyFrom atomic.Int64 // UnixNano when the current call into the guest began, 0 when idle
 
 	fnStart, fnComplete, fnCancel, fnRun, fnCheck api.Function
+	stack                                         [4]uint64 // call's parameters and results
 
 	runs      map[int64]*run       // multiplexed: checks in flight
 	current   *run                 // blocking: the check in flight
@@ -151,8 +152,12 @@ func (in *instance) readManifest(ctx context.Context) (Manifest, error) {
 // call invokes a guest export with the instance's context, tracking how long
 // the guest is busy so a stuck instance can be recognised.
 func (in *instance) call(f api.Function, args ...uint64) error {
+	// One goroutine calls an instance at a time, so one stack serves all
+	// calls: Call would allocate the arguments and the results.
+	stack := in.stack[:max(len(args), 1)]
+	copy(stack, args)
 	in.busyFrom.Store(time.Now().UnixNano())
-	_, err := f.Call(in.ctx, args...)
+	err := f.CallWithStack(in.ctx, stack)
 	in.busyFrom.Store(0)
 	if err != nil {
 		return describeTrap(in.killedErr(err), in)
