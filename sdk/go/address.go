@@ -8,7 +8,11 @@ import "strings"
 // has no port (0 leaves the result without one). Scheme defaults apply for
 // http (80), https (443) and snmp (161) when defaultPort is 0.
 func HostPort(address string, defaultPort int) string {
-	host, port := SplitAddress(address)
+	auth, host, port := splitAddress(address)
+	if port != "" && (auth[0] != '[' || strings.IndexByte(host, ':') >= 0) {
+		// "host:port" or "[v6]:port", as written: no copy.
+		return auth
+	}
 	if port == "" {
 		if defaultPort > 0 {
 			port = itoa(defaultPort)
@@ -34,7 +38,7 @@ func HostPort(address string, defaultPort int) string {
 
 // Host returns just the host part of a monitor address (no brackets).
 func Host(address string) string {
-	h, _ := SplitAddress(address)
+	_, h, _ := splitAddress(address)
 	return h
 }
 
@@ -48,30 +52,58 @@ func scheme(address string) string {
 // SplitAddress splits a monitor address into host (without IPv6 brackets)
 // and port ("" when absent).
 func SplitAddress(address string) (host, port string) {
+	_, host, port = splitAddress(address)
+	return host, port
+}
+
+// splitAddress is SplitAddress that also returns the authority: the
+// address without scheme, user, path, query or fragment. Checks run it on
+// every dial, so it walks the address in plain byte loops (the strings
+// functions cost several times as much inside wasm).
+func splitAddress(address string) (auth, host, port string) {
 	s := address
-	if i := strings.Index(s, "://"); i >= 0 {
-		s = s[i+3:]
-	}
-	if i := strings.IndexAny(s, "/?#"); i >= 0 {
-		s = s[:i]
-	}
-	if i := strings.LastIndex(s, "@"); i >= 0 {
-		s = s[i+1:]
-	}
-	if strings.HasPrefix(s, "[") {
-		if j := strings.Index(s, "]"); j > 0 {
-			host = s[1:j]
-			if rest := s[j+1:]; strings.HasPrefix(rest, ":") {
-				port = rest[1:]
-			}
-			return host, port
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] == ':' && s[i+1] == '/' && s[i+2] == '/' {
+			s = s[i+3:]
+			break
 		}
 	}
-	if strings.Count(s, ":") == 1 {
-		i := strings.Index(s, ":")
-		return s[:i], s[i+1:]
+	at, colons, firstColon := -1, 0, -1
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '/', '?', '#':
+			s = s[:i]
+		case '@':
+			at, colons, firstColon = i, 0, -1
+			continue
+		case ':':
+			if colons++; firstColon < 0 {
+				firstColon = i
+			}
+			continue
+		default:
+			continue
+		}
+		break
 	}
-	return s, ""
+	if at >= 0 {
+		s = s[at+1:]
+		firstColon -= at + 1
+	}
+	if len(s) > 0 && s[0] == '[' {
+		for j := 1; j < len(s); j++ {
+			if s[j] == ']' {
+				if j+1 < len(s) && s[j+1] == ':' {
+					return s, s[1:j], s[j+2:]
+				}
+				return s, s[1:j], ""
+			}
+		}
+	}
+	if colons == 1 {
+		return s, s[:firstColon], s[firstColon+1:]
+	}
+	return s, s, ""
 }
 
 func itoa(n int) string {
