@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"unicode/utf8"
@@ -25,6 +26,7 @@ const (
 	errNoOp    = -3 // unknown operation number
 	errToken   = -4 // unknown token, or its result is not ready
 	errNotJSON = -5 // json_index: the document is not JSON
+	errTooMany = -6 // json_index: the document has more values than the host indexes
 )
 
 var hostFunctionNames = map[string]bool{"input": true, "op": true, "take": true, "done": true, "log": true, "await": true, "json_index": true}
@@ -330,8 +332,10 @@ func hostLog(ctx context.Context, mod api.Module, s []uint64) {
 // indexes the JSON document [json_ptr, json_ptr+json_len) of the guest's
 // memory, writing its records to ix_ptr when ix_cap records fit there;
 // returns the number of records either way, -5 when the document is not
-// JSON, -1 for a range outside memory. A pure function of guest memory: it
-// touches no check, so a bad range fails none (the guest parses instead).
+// JSON, -6 when it has more than zjson.MaxIndexRecords values (which bounds
+// the host memory a call can take), -1 for a range outside memory. A pure
+// function of guest memory: it touches no check, so a bad range fails none
+// (the guest parses instead).
 func hostJSONIndex(_ context.Context, mod api.Module, s []uint64) {
 	ptr, n := uint32(s[0]), uint32(s[1])
 	ixPtr, ixCap := uint32(s[2]), uint64(uint32(s[3]))
@@ -351,7 +355,11 @@ func hostJSONIndex(_ context.Context, mod api.Module, s []uint64) {
 		return
 	}
 	count, err := zjson.Index(data, dst)
-	if err != nil {
+	switch {
+	case errors.Is(err, zjson.ErrTooMany):
+		s[0] = api.EncodeI32(errTooMany)
+		return
+	case err != nil:
 		s[0] = api.EncodeI32(errNotJSON)
 		return
 	}

@@ -86,11 +86,15 @@ func run(path string, args []string) error {
 	b.NewFunctionBuilder().WithGoModuleFunction(fn(func(api.Module, []uint64) {}),
 		[]api.ValueType{i64, i32, i32, i32}, nil).Export("log")
 	b.NewFunctionBuilder().WithGoModuleFunction(fn(func(m api.Module, s []uint64) {
-		// The engine's indexer, without its range checks.
-		data, _ := m.Memory().Read(uint32(s[0]), uint32(s[1]))
-		dst, _ := m.Memory().Read(uint32(s[2]), uint32(s[3])*zjson.IndexRecordSize)
+		// The engine's indexer (runtime/engine's hostJSONIndex), in short.
+		data, ok1 := m.Memory().Read(uint32(s[0]), uint32(s[1]))
+		size := uint64(uint32(s[3])) * zjson.IndexRecordSize
+		dst, ok2 := m.Memory().Read(uint32(s[2]), uint32(min(size, 1<<32-1)))
 		n, err := zjson.Index(data, dst)
-		if err != nil {
+		switch {
+		case !ok1 || !ok2 || size >= 1<<32:
+			n = -1
+		case err != nil:
 			n = -5
 		}
 		s[0] = api.EncodeI32(int32(n))

@@ -30,16 +30,43 @@ import (
 // one) reads records in place.
 const IndexRecordSize = 20
 
+// MaxIndexRecords bounds the documents Index takes: one with more values
+// (a walk of some 18,000 varbinds) is refused with ErrTooMany after at
+// most this many records' work, which bounds what indexing a guest's
+// document costs the host (2.6 MB of tape at most) whatever the guest
+// hands it.
+const MaxIndexRecords = 1 << 17
+
+// ErrTooMany is Index's refusal of a document of more than MaxIndexRecords
+// values.
+var ErrTooMany = errTooMany
+
 // Index parses data and, when its records fit in dst, writes them there.
 // It returns the number of records either way (nothing is written when
-// they do not fit), or the parse error.
+// they do not fit), the parse error, or ErrTooMany.
 func Index(data, dst []byte) (int, error) {
 	if len(data) > math.MaxInt32 {
 		return 0, fail("document too large", 0)
 	}
 	t := tempTapes.Get().(*tape)
 	defer t.release()
-	ents, err := parse(data, t.entries[:0]) // never through an indexer: this is one
+	// The tape never grows by append (which would allocate some five
+	// times the final size on the way): a parse that runs out of room
+	// starts again with twice as much, up to the limit. Typical documents
+	// fit the first guess. Never through an indexer: this is one.
+	room := min(len(data)/6+4, MaxIndexRecords)
+	var ents []entry
+	var err error
+	for {
+		if cap(t.entries) < room {
+			t.entries = make([]entry, 0, room)
+		}
+		ents, err = parseMax(data, t.entries[:0], room)
+		if err != errTooMany || room == MaxIndexRecords {
+			break
+		}
+		room = min(2*room, MaxIndexRecords)
+	}
 	t.entries = ents
 	if err != nil {
 		return 0, err

@@ -2,8 +2,10 @@ package zjson
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
@@ -165,4 +167,32 @@ func appendValue(v Value) []byte {
 	w := &Writer{}
 	w.Any(v)
 	return w.Bytes()
+}
+
+// TestIndexTooMany: Index takes documents of up to MaxIndexRecords values
+// and refuses bigger ones early, so that what a guest hands the host's
+// indexer bounds the host's memory: an 8 MB document of 4 million values
+// costs no more than the tape of MaxIndexRecords.
+func TestIndexTooMany(t *testing.T) {
+	values := func(n int) []byte { return []byte("[" + strings.Repeat("0,", n-2) + "0]") } // n values, the array included
+	if got, err := Index(values(MaxIndexRecords), nil); err != nil || got != MaxIndexRecords {
+		t.Fatalf("Index of %d values = %d, %v", MaxIndexRecords, got, err)
+	}
+	if _, err := Index(values(MaxIndexRecords+1), nil); !errors.Is(err, ErrTooMany) {
+		t.Fatalf("Index of %d values: %v, want ErrTooMany", MaxIndexRecords+1, err)
+	}
+	big := values(4 << 20)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := Index(big, nil); !errors.Is(err, ErrTooMany) {
+		t.Fatalf("Index of 4M values: %v, want ErrTooMany", err)
+	}
+	runtime.ReadMemStats(&after)
+	if alloc, limit := after.TotalAlloc-before.TotalAlloc, uint64(3*MaxIndexRecords*IndexRecordSize); alloc > limit {
+		t.Fatalf("Index of an 8 MB document allocated %d bytes, want at most %d", alloc, limit)
+	}
+	// Parse itself has no such limit.
+	if v, err := Parse(values(MaxIndexRecords + 1)); err != nil || v.Len() != MaxIndexRecords {
+		t.Fatalf("Parse of %d values: len %d, %v", MaxIndexRecords+1, v.Len(), err)
+	}
 }

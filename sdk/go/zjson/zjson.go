@@ -546,6 +546,15 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // parse appends the entries of the document data to ents. A leaf's next is
 // the following index; a container's next and end are set when it closes.
 func parse(data []byte, ents []entry) ([]entry, error) {
+	return parseMax(data, ents, math.MaxInt)
+}
+
+// errTooMany is parseMax's refusal of a document with more than max values.
+var errTooMany = errors.New("zjson: document has too many values")
+
+// parseMax is parse that gives up with errTooMany once ents would hold
+// more than max entries.
+func parseMax(data []byte, ents []entry, max int) ([]entry, error) {
 	var stackBuf [32]int32
 	stack := stackBuf[:0]
 	n := len(data)
@@ -566,6 +575,9 @@ func parse(data []byte, ents []entry) ([]entry, error) {
 			}
 			if i >= n || data[i] != '"' {
 				return ents, fail("expected object key", i)
+			}
+			if len(ents) >= max {
+				return ents, errTooMany
 			}
 			end, escaped, err := scanString(data, i)
 			if err != nil {
@@ -593,6 +605,9 @@ func parse(data []byte, ents []entry) ([]entry, error) {
 		case stValue:
 			if i >= n {
 				return ents, fail("unexpected end of input", i)
+			}
+			if len(ents) >= max {
+				return ents, errTooMany
 			}
 			switch c := data[i]; {
 			case c == '{' || c == '[':

@@ -164,21 +164,31 @@ func init() {
 		rawOp(c.ID, 12, unsafe.Pointer(uintptr(0xfffffff0)), 64, nil, 0)
 		return zappy.Up("host accepted a bad pointer")
 	})
-	// badindex: hands json_index bad ranges and a non-JSON document, then
-	// a good one; reports the return codes and the good document's first
-	// record.
+	// badindex: hands json_index bad ranges, documents that are not JSON
+	// or too big to index, a buffer too small, then a good one; reports
+	// the return codes, whether the small buffer was left alone, and the
+	// good document's first record.
 	reg("badindex", func(c *zappy.Check) zappy.Result {
 		doc := []byte(`{"a":[1,"x"]}`)
 		ix := make([]byte, 8*20)
-		p, n := unsafe.Pointer(&doc[0]), int32(len(doc))
-		codes := []int32{
-			rawJSONIndex(unsafe.Pointer(uintptr(0xfffffff0)), 64, unsafe.Pointer(&ix[0]), 8), // document outside memory
-			rawJSONIndex(p, n, unsafe.Pointer(uintptr(0xfffffff0)), 8),                       // index outside memory
-			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), -1),                                   // 2^32-1 records: past any memory
-			rawJSONIndex(p, n-1, unsafe.Pointer(&ix[0]), 8),                                  // not JSON
-			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), 2),                                    // too small: the count only
-			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), 8),                                    // written
+		for i := range ix {
+			ix[i] = 0xAA
 		}
+		huge := []byte("[" + strings.Repeat("0,", 1<<17) + "0]") // 2^17+2 values
+		p, n := unsafe.Pointer(&doc[0]), int32(len(doc))
+		bogus := unsafe.Pointer(uintptr(0xfffffff0))
+		codes := []int32{
+			rawJSONIndex(bogus, 64, unsafe.Pointer(&ix[0]), 8),               // document outside memory
+			rawJSONIndex(p, n, bogus, 8),                                     // index outside memory
+			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), -1),                   // 2^32-1 records: past any memory
+			rawJSONIndex(p, n-1, unsafe.Pointer(&ix[0]), 8),                  // not JSON
+			rawJSONIndex(p, 0, unsafe.Pointer(&ix[0]), 8),                    // empty: not JSON
+			rawJSONIndex(unsafe.Pointer(&huge[0]), int32(len(huge)), nil, 0), // too many values to index
+			rawJSONIndex(p, n, bogus, 0),                                     // no room asked for: the count only
+			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), 2),                    // too small: the count only
+		}
+		untouched := strings.Trim(string(ix), "\xAA") == ""
+		codes = append(codes, rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), 8)) // written
 		var parts []string
 		for _, code := range codes {
 			parts = append(parts, strconv.Itoa(int(code)))
@@ -188,7 +198,7 @@ func init() {
 		for _, b := range ix[:20] {
 			rec = append(rec, int(b))
 		}
-		r.Fields = map[string]any{"first_record": rec}
+		r.Fields = map[string]any{"first_record": rec, "small_buffer_untouched": untouched}
 		return r
 	})
 	// elsewhere: tries to reach a destination other than its target.
