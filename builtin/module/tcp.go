@@ -100,15 +100,15 @@ func tcpExpect(conn *zappy.Conn, expect string, sent int, end func(zappy.Result)
 // check read (response != nil), and response_ms when the expected text came
 // (responseMS >= 0).
 func tcpResult(r zappy.Result, conn *zappy.ConnectInfo, sent int, response []byte, responseMS float64) zappy.Result {
-	// Field, not a Fields map: connect-only checks run by the thousand.
-	r = r.Field("remote", conn.Remote).Field("connect_ms", conn.ConnectMS)
+	// With, not a Fields map: connect-only checks run by the thousand.
+	r = r.With("remote", conn.Remote).With("connect_ms", conn.ConnectMS)
 	r.Metrics = nil
 	r = r.Metric("connect_ms", conn.ConnectMS, "ms")
 	if sent >= 0 {
-		r = r.Field("sent", sent)
+		r = r.With("sent", sent)
 	}
 	if response != nil {
-		r = r.Field("response", string(response)).Field("banner", firstLine(response))
+		r = r.With("response", string(response)).With("banner", firstLine(response))
 	}
 	if responseMS >= 0 {
 		r = r.Metric("response_ms", responseMS, "ms")
@@ -126,7 +126,9 @@ func connectedMsg(info *zappy.ConnectInfo) string {
 	return string(appendMS(b, info.ConnectMS))
 }
 
-// withFields is r with from's fields and metrics (however they were set).
+// withFields is r with from's fields and metrics, however they were set
+// (Fields or With): from with r's status, class, message, latency, state
+// and events. A field added to zappy.Result must be added here.
 func withFields(r, from zappy.Result) zappy.Result {
 	from.Status, from.Class, from.Message, from.LatencyMS, from.State, from.Events = r.Status, r.Class, r.Message, r.LatencyMS, r.State, r.Events
 	return from

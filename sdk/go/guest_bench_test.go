@@ -34,7 +34,7 @@ func probeCheck(c *Check, done func(Result)) {
 			done(Down(err))
 			return
 		}
-		r := Up("connected to "+info.Remote+" in 0.216 ms").Field("remote", info.Remote).Field("connect_ms", info.ConnectMS)
+		r := Up("connected to "+info.Remote+" in 0.216 ms").With("remote", info.Remote).With("connect_ms", info.ConnectMS)
 		r = r.Metric("connect_ms", info.ConnectMS, "ms")
 		r.LatencyMS = info.ConnectMS
 		done(r)
@@ -82,7 +82,7 @@ func BenchmarkGuestRequest(b *testing.B) {
 func BenchmarkGuestResult(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		r := Up("connected to 127.0.0.1:36137 in 0.216 ms").Field("remote", "127.0.0.1:36137").Field("connect_ms", 0.216)
+		r := Up("connected to 127.0.0.1:36137 in 0.216 ms").With("remote", "127.0.0.1:36137").With("connect_ms", 0.216)
 		r = r.Metric("connect_ms", 0.216, "ms")
 		r.LatencyMS = 0.216
 		w := getWriter()

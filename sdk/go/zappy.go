@@ -97,7 +97,7 @@ type Result struct {
 	// Fields are exposed to `assert:` expressions, e.g. {"code": 200}.
 	// Values may be nil, bool, string, numbers, []byte, []any, []string,
 	// map[string]any, map[string]string, zjson.Value or a zjson.Marshaler.
-	// Result.Field is the cheaper way to set a few (see there).
+	// Result.With is the cheaper way to set a few (see there).
 	Fields map[string]any
 	// State is kept by the host and handed back as Check.State next run.
 	// Same value kinds as Fields; nil keeps nothing.
@@ -106,7 +106,7 @@ type Result struct {
 	// are delivered whatever the status, error included.
 	Events []Event
 
-	more []field // set by Field while Fields is nil, in the order set
+	more []field // set by With, in the order set
 }
 
 type field struct {
@@ -182,17 +182,24 @@ func (r Result) Metric(name string, value float64, unit string) Result {
 	return r
 }
 
-// Field sets one assertion field and returns the result for chaining.
-// While r.Fields is nil the field is kept in a short list instead, in the
-// order set: no map to build, hash and sort, which inside wasm costs a
-// few microseconds per result. Such fields are sent with the result but
-// are not in r.Fields; a name in both takes the map's value. With a
-// Fields map already set, Field adds to it.
+// Field sets one assertion field in r.Fields and returns the result for
+// chaining.
 func (r Result) Field(name string, value any) Result {
-	if r.Fields != nil {
-		r.Fields[name] = value
-		return r
+	if r.Fields == nil {
+		r.Fields = map[string]any{}
 	}
+	r.Fields[name] = value
+	return r
+}
+
+// With sets one assertion field like Field, but keeps it in a short list
+// in the order set instead of the Fields map: no map to build, hash and
+// sort, which inside wasm costs a few microseconds per result — for check
+// types run by the thousand. Such fields are sent with the result but are
+// not in r.Fields (Lookup finds them); a name set both ways sends the
+// map's value. Like Metric it appends: build a result in one chain, since
+// copies of a Result taken between two With calls share the list.
+func (r Result) With(name string, value any) Result {
 	for i := range r.more {
 		if r.more[i].name == name {
 			r.more[i].value = value
@@ -204,6 +211,20 @@ func (r Result) Field(name string, value any) Result {
 	}
 	r.more = append(r.more, field{name, value})
 	return r
+}
+
+// Lookup returns the field name, set with Field, With or in Fields (whose
+// value wins, as when the result is sent).
+func (r Result) Lookup(name string) (any, bool) {
+	if v, ok := r.Fields[name]; ok {
+		return v, true
+	}
+	for _, f := range r.more {
+		if f.name == name {
+			return f.value, true
+		}
+	}
+	return nil, false
 }
 
 // writeFields writes the "fields" member, if there are any.

@@ -40,11 +40,8 @@ func TestHostPort(t *testing.T) {
 func TestResultEncoding(t *testing.T) {
 	withState := Up("ok").Metric("rtt", 1.5, "ms").Field("code", 200)
 	withState.State = map[string]any{"n": 1}
-	both := Up("ok").Field("z", 1).Field("a", 2)
+	both := Up("ok").With("z", 1).With("a", 2)
 	both.Fields = map[string]any{"a": "map", "m": true}
-	mapFirst := Up("ok")
-	mapFirst.Fields = map[string]any{"b": 1}
-	mapFirst = mapFirst.Field("a", 2)
 	tests := []struct {
 		name string
 		r    Result
@@ -52,13 +49,13 @@ func TestResultEncoding(t *testing.T) {
 	}{
 		{"metric, field, state", withState,
 			`{"status":"up","message":"ok","metrics":[{"name":"rtt","value":1.5,"unit":"ms"}],"fields":{"code":200},"state":{"n":1}}`},
-		{"Field keeps order, replaces by name", Up("ok").Field("z", 1).Field("a", "x").Field("z", 3),
+		{"With keeps order, replaces by name", Up("ok").With("z", 1).With("a", "x").With("z", 3),
 			`{"status":"up","message":"ok","fields":{"z":3,"a":"x"}}`},
-		{"Field and Fields merged, the map winning", both,
+		{"With and Fields merged, the map winning", both,
 			`{"status":"up","message":"ok","fields":{"a":"map","m":true,"z":1}}`},
-		{"Field adds to a Fields map", mapFirst,
+		{"Field then With", Up("ok").Field("b", 1).With("a", 2),
 			`{"status":"up","message":"ok","fields":{"a":2,"b":1}}`},
-		{"fields kept by Fail", Up("ok").Field("code", 503).FailMsg("bad"),
+		{"fields kept by FailMsg", Up("ok").With("code", 503).FailMsg("bad"),
 			`{"status":"down","class":"APPLICATION_ERROR","message":"bad","fields":{"code":503}}`},
 	}
 	for _, tt := range tests {
@@ -68,8 +65,20 @@ func TestResultEncoding(t *testing.T) {
 			t.Errorf("%s: got %s\nwant %s", tt.name, got, tt.want)
 		}
 	}
-	if mapFirst.Fields["a"] != 2 {
-		t.Errorf("Field with a Fields map set: map %v, want a=2 in it", mapFirst.Fields)
+	// Field fills the map, as it always has: code indexing r.Fields after
+	// it keeps working.
+	r := Up("ok").Field("a", 1)
+	r.Fields["b"] = 2
+	if len(r.Fields) != 2 {
+		t.Errorf("Fields after Field and an index: %v", r.Fields)
+	}
+	for name, want := range map[string]any{"a": "map", "z": 1, "m": true} {
+		if got, ok := both.Lookup(name); !ok || got != want {
+			t.Errorf("Lookup(%q) = %v, %v; want %v", name, got, ok, want)
+		}
+	}
+	if _, ok := both.Lookup("nope"); ok {
+		t.Error("Lookup of a missing field found one")
 	}
 }
 
