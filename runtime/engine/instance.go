@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,15 +105,50 @@ func (in *instance) bindExports(mode string) error {
 		if in.fnCheck == nil {
 			return errors.New("blocking module does not export zappy_check")
 		}
-		return nil
+		return checkSignature("zappy_check", in.fnCheck, i64, i32)
 	}
 	in.fnStart, in.fnComplete, in.fnCancel, in.fnRun = get("zappy_start"), get("zappy_complete"), get("zappy_cancel"), get("zappy_run")
-	for name, f := range map[string]api.Function{"zappy_start": in.fnStart, "zappy_complete": in.fnComplete, "zappy_run": in.fnRun} {
-		if f == nil {
-			return fmt.Errorf("multiplexed module does not export %s (sdk/ABI.md)", name)
+	for _, e := range []struct {
+		name   string
+		f      api.Function
+		params []api.ValueType
+	}{
+		{"zappy_start", in.fnStart, []api.ValueType{i64, i32}},
+		{"zappy_complete", in.fnComplete, []api.ValueType{i64, i32, i32}},
+		{"zappy_cancel", in.fnCancel, []api.ValueType{i64}},
+		{"zappy_run", in.fnRun, nil},
+	} {
+		if e.f == nil {
+			if e.name == "zappy_cancel" {
+				continue // optional
+			}
+			return fmt.Errorf("multiplexed module does not export %s (sdk/ABI.md)", e.name)
+		}
+		if err := checkSignature(e.name, e.f, e.params...); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// checkSignature refuses an export whose parameters are not params or that
+// returns anything: the engine calls exports with a shared stack, which
+// would otherwise hand them what they do not expect.
+func checkSignature(name string, f api.Function, params ...api.ValueType) error {
+	d := f.Definition()
+	if slices.Equal(d.ParamTypes(), params) && len(d.ResultTypes()) == 0 {
+		return nil
+	}
+	want := make([]string, len(params))
+	for i, p := range params {
+		want[i] = api.ValueTypeName(p)
+	}
+	got := make([]string, len(d.ParamTypes()))
+	for i, p := range d.ParamTypes() {
+		got[i] = api.ValueTypeName(p)
+	}
+	return fmt.Errorf("export %s has parameters (%s) and %d results; sdk/ABI.md says (%s) and none",
+		name, strings.Join(got, ", "), len(d.ResultTypes()), strings.Join(want, ", "))
 }
 
 // callCtx bounds one-off calls (instantiation, manifest) by a deadline.

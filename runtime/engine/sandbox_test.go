@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tetratelabs/wazero/api"
+
 	"github.com/zappy-mon/zappy/runtime/check"
 )
 
@@ -170,9 +172,10 @@ func TestAllowList(t *testing.T) {
 }
 
 // TestJSONIndexImport: zappy.json_index refuses ranges outside memory (an
-// index length that wraps included) and documents that are not JSON, with
-// the codes of ABI.md and without failing the check; it gives the count
-// when the records do not fit and writes them when they do.
+// index length that wraps included), documents that are not JSON and one
+// with more values than it indexes, with the codes of ABI.md and without
+// failing the check; it gives the count, writing nothing, when the records
+// do not fit, and writes them when they do.
 func TestJSONIndexImport(t *testing.T) {
 	e, _ := testEngine(t)
 	m := load(t, e, "hostile", Policy{})
@@ -181,12 +184,58 @@ func TestJSONIndexImport(t *testing.T) {
 		t.Fatalf("status %s %q, want up", res.Status, res.Message)
 	}
 	// {"a":[1,"x"]} has 5 records: the object, "a", the array, 1, "x".
-	if want := "json_index: -1 -1 -1 -5 5 5"; res.Message != want {
+	if want := "json_index: -1 -1 -1 -5 -5 -6 5 5 5"; res.Message != want {
 		t.Fatalf("message %q, want %q", res.Message, want)
+	}
+	if res.Fields["small_buffer_untouched"] != true {
+		t.Fatal("json_index wrote into a buffer too small for the records")
 	}
 	// The object: kind 5, no flags, start 0, end 13, next 5, count 1.
 	want := []any{5.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 13.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0}
 	if got := res.Fields["first_record"]; !reflect.DeepEqual(got, want) {
 		t.Fatalf("first record %v, want %v", got, want)
+	}
+}
+
+// fakeExport is an export with a given signature, for checkSignature.
+type fakeExport struct {
+	api.Function
+	params, results []api.ValueType
+}
+
+func (f fakeExport) Definition() api.FunctionDefinition {
+	return fakeDef{params: f.params, results: f.results}
+}
+
+type fakeDef struct {
+	api.FunctionDefinition
+	params, results []api.ValueType
+}
+
+func (d fakeDef) ParamTypes() []api.ValueType  { return d.params }
+func (d fakeDef) ResultTypes() []api.ValueType { return d.results }
+
+// TestExportSignatures: the engine calls exports with a shared stack, so an
+// export whose signature is not ABI.md's is refused with what it has and
+// what it should have.
+func TestExportSignatures(t *testing.T) {
+	tests := []struct {
+		name            string
+		params, results []api.ValueType
+		err             string
+	}{
+		{"matches", []api.ValueType{i64, i32}, nil, ""},
+		{"no parameters", nil, nil, "export zappy_start has parameters () and 0 results; sdk/ABI.md says (i64, i32) and none"},
+		{"swapped", []api.ValueType{i32, i64}, nil, "has parameters (i32, i64)"},
+		{"a result", []api.ValueType{i64, i32}, []api.ValueType{i32}, "and 1 results"},
+	}
+	for _, tt := range tests {
+		err := checkSignature("zappy_start", fakeExport{params: tt.params, results: tt.results}, i64, i32)
+		switch {
+		case tt.err == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.err)
+		}
 	}
 }
