@@ -217,10 +217,13 @@ type DialOptions struct {
 	TLS *TLSOptions
 }
 
+// Keys of the dial request, encoded once: every tcp check writes them.
+var keyAddress, keyClose = zjson.NewKey("address"), zjson.NewKey("close")
+
 func dialRequest(address string, o *DialOptions, closeAfter bool) *zjson.Writer {
 	w := getWriter()
 	w.ObjectStart()
-	w.Key("address")
+	w.PutKey(keyAddress)
 	port := 0
 	if o != nil {
 		port = o.DefaultPort
@@ -235,7 +238,7 @@ func dialRequest(address string, o *DialOptions, closeAfter bool) *zjson.Writer 
 		o.TLS.write(w)
 	}
 	if closeAfter {
-		w.Key("close")
+		w.PutKey(keyClose)
 		w.Bool(true)
 	}
 	w.ObjectEnd()

@@ -227,16 +227,33 @@ func (r Result) Lookup(name string) (any, bool) {
 	return nil, false
 }
 
+// The result format's keys, encoded once.
+var (
+	keyClass     = zjson.NewKey("class")
+	keyEvents    = zjson.NewKey("events")
+	keyFields    = zjson.NewKey("fields")
+	keyKey       = zjson.NewKey("key")
+	keyLatencyMs = zjson.NewKey("latency_ms")
+	keyMessage   = zjson.NewKey("message")
+	keyMetrics   = zjson.NewKey("metrics")
+	keyName      = zjson.NewKey("name")
+	keyState     = zjson.NewKey("state")
+	keyStatus    = zjson.NewKey("status")
+	keyTitle     = zjson.NewKey("title")
+	keyUnit      = zjson.NewKey("unit")
+	keyValue     = zjson.NewKey("value")
+)
+
 // writeFields writes the "fields" member, if there are any.
 func (r *Result) writeFields(w *zjson.Writer) {
 	switch {
 	case len(r.more) == 0:
 		if len(r.Fields) > 0 {
-			w.Key("fields")
+			w.PutKey(keyFields)
 			w.Any(r.Fields)
 		}
 	case len(r.Fields) == 0:
-		w.Key("fields")
+		w.PutKey(keyFields)
 		w.ObjectStart()
 		for _, f := range r.more {
 			w.Key(f.name)
@@ -251,7 +268,7 @@ func (r *Result) writeFields(w *zjson.Writer) {
 		for k, v := range r.Fields {
 			all[k] = v
 		}
-		w.Key("fields")
+		w.PutKey(keyFields)
 		w.Any(all)
 	}
 }
@@ -267,29 +284,29 @@ func (r Result) Event(title, message, key string) Result {
 func (r Result) MarshalZJSON(w *zjson.Writer) {
 	w.Grow(256 + len(r.Message))
 	w.ObjectStart()
-	w.Key("status")
+	w.PutKey(keyStatus)
 	w.String(string(r.Status))
 	if r.Class != "" {
-		w.Key("class")
+		w.PutKey(keyClass)
 		w.String(string(r.Class))
 	}
-	w.Key("message")
+	w.PutKey(keyMessage)
 	w.String(r.Message)
 	if r.LatencyMS != 0 {
-		w.Key("latency_ms")
+		w.PutKey(keyLatencyMs)
 		w.Float(r.LatencyMS)
 	}
 	if len(r.Metrics) > 0 {
-		w.Key("metrics")
+		w.PutKey(keyMetrics)
 		w.ArrayStart()
 		for _, m := range r.Metrics {
 			w.ObjectStart()
-			w.Key("name")
+			w.PutKey(keyName)
 			w.String(m.Name)
-			w.Key("value")
+			w.PutKey(keyValue)
 			w.Float(m.Value)
 			if m.Unit != "" {
-				w.Key("unit")
+				w.PutKey(keyUnit)
 				w.String(m.Unit)
 			}
 			w.ObjectEnd()
@@ -298,20 +315,20 @@ func (r Result) MarshalZJSON(w *zjson.Writer) {
 	}
 	r.writeFields(w)
 	if r.State != nil {
-		w.Key("state")
+		w.PutKey(keyState)
 		w.Any(r.State)
 	}
 	if len(r.Events) > 0 {
-		w.Key("events")
+		w.PutKey(keyEvents)
 		w.ArrayStart()
 		for _, e := range r.Events {
 			w.ObjectStart()
-			w.Key("title")
+			w.PutKey(keyTitle)
 			w.String(e.Title)
-			w.Key("message")
+			w.PutKey(keyMessage)
 			w.String(e.Message)
 			if e.Key != "" {
-				w.Key("key")
+				w.PutKey(keyKey)
 				w.String(e.Key)
 			}
 			w.ObjectEnd()

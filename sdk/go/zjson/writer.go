@@ -80,6 +80,24 @@ func (w *Writer) Key(k string) {
 	w.comma = false
 }
 
+// EncodedKey is an object key escaped and quoted once (NewKey), for keys
+// written over and over: inside wasm Key spends most of its ~90 ns
+// checking the key's bytes, PutKey ~25 ns copying them.
+type EncodedKey struct{ quoted string }
+
+// NewKey encodes name for PutKey.
+func NewKey(name string) EncodedKey {
+	return EncodedKey{string(append(AppendString(nil, name), ':'))}
+}
+
+// PutKey writes an object key encoded by NewKey; the next call writes its
+// value. It writes what Key(name) writes.
+func (w *Writer) PutKey(k EncodedKey) {
+	w.sep()
+	w.buf = append(w.buf, k.quoted...)
+	w.comma = false
+}
+
 // String writes a string value.
 func (w *Writer) String(s string) { w.sep(); w.buf = AppendString(w.buf, s) }
 

@@ -260,3 +260,25 @@ func TestAll(t *testing.T) {
 		t.Fatal("All of a number yielded a member")
 	}
 }
+
+// TestPutKey: a key encoded once with NewKey writes what Key writes, comma
+// and escapes included.
+func TestPutKey(t *testing.T) {
+	for _, k := range []string{"status", "", `q"uote`, "back\\slash", "ctl\x01", "é\u2028", "bad\xff"} {
+		var a, b Writer
+		for _, w := range []*Writer{&a, &b} {
+			w.ObjectStart()
+			w.Key("first")
+			w.Int(1)
+		}
+		a.Key(k)
+		b.PutKey(NewKey(k))
+		a.Int(2)
+		b.Int(2)
+		a.ObjectEnd()
+		b.ObjectEnd()
+		if string(a.Bytes()) != string(b.Bytes()) {
+			t.Errorf("PutKey(NewKey(%q)) wrote %s, Key %s", k, b.Bytes(), a.Bytes())
+		}
+	}
+}
