@@ -187,7 +187,7 @@ func init() {
 			rawJSONIndex(p, n, bogus, 0),                                     // no room asked for: the count only
 			rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), 2),                    // too small: the count only
 		}
-		untouched := strings.Trim(string(ix), "\xAA") == ""
+		untouched := strings.Count(string(ix), "\xAA") == len(ix)
 		codes = append(codes, rawJSONIndex(p, n, unsafe.Pointer(&ix[0]), 8)) // written
 		var parts []string
 		for _, code := range codes {
