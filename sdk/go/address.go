@@ -13,6 +13,12 @@ func HostPort(address string, defaultPort int) string {
 		// "host:port" or "[v6]:port", as written: no copy.
 		return auth
 	}
+	return joinAddress(address, host, port, defaultPort)
+}
+
+// joinAddress is HostPort from the parts SplitAddress found in address:
+// the port, else defaultPort or the scheme's, and brackets for IPv6.
+func joinAddress(address, host, port string, defaultPort int) string {
 	if port == "" {
 		if defaultPort > 0 {
 			port = itoa(defaultPort)

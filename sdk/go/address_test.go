@@ -6,8 +6,10 @@ import (
 	"testing"
 )
 
-// oldSplitAddress and oldHostPort are the strings-package versions that
-// the single-pass ones replaced: the oracle for TestAddressSameAsBefore.
+// oldSplitAddress is the strings-package version that the single pass
+// replaced, and oldHostPort HostPort built on it without the shortcut that
+// returns the address's own host:port: the oracle for
+// TestAddressSameAsBefore.
 func oldSplitAddress(address string) (host, port string) {
 	s := address
 	if i := strings.Index(s, "://"); i >= 0 {
@@ -37,27 +39,7 @@ func oldSplitAddress(address string) (host, port string) {
 
 func oldHostPort(address string, defaultPort int) string {
 	host, port := oldSplitAddress(address)
-	if port == "" {
-		if defaultPort > 0 {
-			port = itoa(defaultPort)
-		} else {
-			switch scheme(address) {
-			case "http":
-				port = "80"
-			case "https", "quic":
-				port = "443"
-			case "snmp":
-				port = "161"
-			}
-		}
-	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if port == "" {
-		return host
-	}
-	return host + ":" + port
+	return joinAddress(address, host, port, defaultPort)
 }
 
 // TestAddressSameAsBefore holds SplitAddress and HostPort to what they
