@@ -47,7 +47,7 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 	def("done", hostDone, []api.ValueType{i64, i32, i32}, []api.ValueType{i32})
 	def("log", hostLog, []api.ValueType{i64, i32, i32, i32}, nil)
 	def("await", hostAwait, []api.ValueType{i64}, []api.ValueType{i64})
-	def("json_index", hostJSONIndex, []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32})
+	def("json_index", JSONIndex, []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32})
 	_, err := b.Instantiate(ctx)
 	return err
 }
@@ -335,8 +335,9 @@ func hostLog(ctx context.Context, mod api.Module, s []uint64) {
 // JSON, -6 when it has more than zjson.MaxIndexRecords values (which bounds
 // the host memory a call can take), -1 for a range outside memory. A pure
 // function of guest memory: it touches no check, so a bad range fails none
-// (the guest parses instead).
-func hostJSONIndex(_ context.Context, mod api.Module, s []uint64) {
+// (the guest parses instead). Exported so that a stub host
+// (internal/tools/wasmbench) indexes exactly as the engine does.
+func JSONIndex(_ context.Context, mod api.Module, s []uint64) {
 	ptr, n := uint32(s[0]), uint32(s[1])
 	ixPtr, ixCap := uint32(s[2]), uint64(uint32(s[3]))
 	mem := mod.Memory()

@@ -30,8 +30,9 @@ func hostLog(checkID int64, level int32, ptr unsafe.Pointer, n int32)
 //go:wasmimport zappy json_index
 func hostJSONIndex(jsonPtr unsafe.Pointer, jsonLen int32, ixPtr unsafe.Pointer, ixCap int32) int32
 
-// zjson reads every document the host sends (the input, operation results)
-// through the host's native indexer rather than parsing it in wasm.
+// zjson.Parse reads every document of 24 bytes or more (the input,
+// operation results, whatever a check parses) through the host's native
+// indexer rather than parsing it in wasm.
 func init() {
 	hostindex.Func = func(data, dst []byte) int {
 		return int(hostJSONIndex(bufPtr(data), int32(len(data)), bufPtr(dst), int32(len(dst)/zjson.IndexRecordSize)))

@@ -9,7 +9,7 @@
 // operation at once (the ready bit); zappy.take returns
 // guestbench.ConnectResult; zappy.done accepts only up results (a failing
 // check would time another path) and zappy.log anything; zappy.await
-// reports an unknown token; zappy.json_index indexes as the engine does.
+// reports an unknown token; zappy.json_index is the engine's own.
 package main
 
 import (
@@ -23,7 +23,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/zappy-mon/zappy/internal/guestbench"
-	"github.com/zappy-mon/zappy/sdk/go/zjson"
+	"github.com/zappy-mon/zappy/runtime/engine"
 )
 
 const readyBit = int64(1) << 62
@@ -85,20 +85,8 @@ func run(path string, args []string) error {
 	}), []api.ValueType{i64, i32, i32}, []api.ValueType{i32}).Export("done")
 	b.NewFunctionBuilder().WithGoModuleFunction(fn(func(api.Module, []uint64) {}),
 		[]api.ValueType{i64, i32, i32, i32}, nil).Export("log")
-	b.NewFunctionBuilder().WithGoModuleFunction(fn(func(m api.Module, s []uint64) {
-		// The engine's indexer (runtime/engine's hostJSONIndex), in short.
-		data, ok1 := m.Memory().Read(uint32(s[0]), uint32(s[1]))
-		size := uint64(uint32(s[3])) * zjson.IndexRecordSize
-		dst, ok2 := m.Memory().Read(uint32(s[2]), uint32(min(size, 1<<32-1)))
-		n, err := zjson.Index(data, dst)
-		switch {
-		case !ok1 || !ok2 || size >= 1<<32:
-			n = -1
-		case err != nil:
-			n = -5
-		}
-		s[0] = api.EncodeI32(int32(n))
-	}), []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}).Export("json_index")
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(engine.JSONIndex),
+		[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}).Export("json_index")
 	if _, err := b.Instantiate(ctx); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package zjson
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"unsafe"
 
@@ -39,7 +40,7 @@ const MaxIndexRecords = 1 << 17
 
 // ErrTooMany is Index's refusal of a document of more than MaxIndexRecords
 // values.
-var ErrTooMany = errTooMany
+var ErrTooMany = errors.New("zjson: document has too many values")
 
 // Index parses data and, when its records fit in dst, writes them there.
 // It returns the number of records either way (nothing is written when
@@ -62,7 +63,7 @@ func Index(data, dst []byte) (int, error) {
 			t.entries = make([]entry, 0, room)
 		}
 		ents, err = parseMax(data, t.entries[:0], room)
-		if err != errTooMany || room == MaxIndexRecords {
+		if err != ErrTooMany || room == MaxIndexRecords {
 			break
 		}
 		room = min(2*room, MaxIndexRecords)

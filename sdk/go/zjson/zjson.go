@@ -549,10 +549,7 @@ func parse(data []byte, ents []entry) ([]entry, error) {
 	return parseMax(data, ents, math.MaxInt)
 }
 
-// errTooMany is parseMax's refusal of a document with more than max values.
-var errTooMany = errors.New("zjson: document has too many values")
-
-// parseMax is parse that gives up with errTooMany once ents would hold
+// parseMax is parse that gives up with ErrTooMany once ents would hold
 // more than max entries.
 func parseMax(data []byte, ents []entry, max int) ([]entry, error) {
 	var stackBuf [32]int32
@@ -577,7 +574,7 @@ func parseMax(data []byte, ents []entry, max int) ([]entry, error) {
 				return ents, fail("expected object key", i)
 			}
 			if len(ents) >= max {
-				return ents, errTooMany
+				return ents, ErrTooMany
 			}
 			end, escaped, err := scanString(data, i)
 			if err != nil {
@@ -607,7 +604,7 @@ func parseMax(data []byte, ents []entry, max int) ([]entry, error) {
 				return ents, fail("unexpected end of input", i)
 			}
 			if len(ents) >= max {
-				return ents, errTooMany
+				return ents, ErrTooMany
 			}
 			switch c := data[i]; {
 			case c == '{' || c == '[':
