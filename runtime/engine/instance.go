@@ -139,16 +139,17 @@ func checkSignature(name string, f api.Function, params ...api.ValueType) error 
 	if slices.Equal(d.ParamTypes(), params) && len(d.ResultTypes()) == 0 {
 		return nil
 	}
-	want := make([]string, len(params))
-	for i, p := range params {
-		want[i] = api.ValueTypeName(p)
-	}
-	got := make([]string, len(d.ParamTypes()))
-	for i, p := range d.ParamTypes() {
-		got[i] = api.ValueTypeName(p)
-	}
 	return fmt.Errorf("export %s has parameters (%s) and %d results; sdk/ABI.md says (%s) and none",
-		name, strings.Join(got, ", "), len(d.ResultTypes()), strings.Join(want, ", "))
+		name, typeNames(d.ParamTypes()), len(d.ResultTypes()), typeNames(params))
+}
+
+// typeNames lists value types as WebAssembly text writes them: "i64, i32".
+func typeNames(ts []api.ValueType) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = api.ValueTypeName(t)
+	}
+	return strings.Join(names, ", ")
 }
 
 // callCtx bounds one-off calls (instantiation, manifest) by a deadline.
