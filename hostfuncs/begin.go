@@ -18,10 +18,16 @@ func (op *Op) Begin(env Env, req, data []byte) (Start, error) {
 		return nil, err
 	}
 	if op.Sync {
-		return func(ctx context.Context, done func(any, []byte, error)) { done(exec(ctx)) }, nil
+		return func(ctx context.Context, done Done) {
+			resp, out, err := exec(ctx)
+			done(resp, out, err, false)
+		}, nil
 	}
-	return func(ctx context.Context, done func(any, []byte, error)) {
-		goIO(func() { done(exec(ctx)) })
+	return func(ctx context.Context, done Done) {
+		goIO(func() {
+			resp, out, err := exec(ctx)
+			done(resp, out, err, true)
+		})
 	}, nil
 }
 

@@ -37,10 +37,15 @@ type Env interface {
 // EncodeResult; out is the raw payload handed to the guest.
 type Exec func(ctx context.Context) (resp any, out []byte, err error)
 
-// Start performs a prepared operation without a goroutine of its own. It
-// calls done exactly once, perhaps before it returns and perhaps on a
-// goroutine shared with other operations, so done must not block.
-type Start func(ctx context.Context, done func(resp any, out []byte, err error))
+// Start performs a prepared operation. It calls done exactly once, perhaps
+// before it returns and perhaps on a goroutine shared with other operations
+// (the reactor's), so done must not block. owned says that done runs on a
+// goroutine of the operation's own, which done may keep as long as it likes
+// (the runtime runs the guest on it rather than start another goroutine).
+type Start func(ctx context.Context, done Done)
+
+// Done receives an operation's outcome; see Start.
+type Done func(resp any, out []byte, err error, owned bool)
 
 // Op is one operation of the ABI.
 type Op struct {
@@ -55,14 +60,14 @@ type Op struct {
 	// the Exec it returns.
 	Prepare func(env Env, req, data []byte) (Exec, error)
 	// PrepareStart replaces Prepare for operations that wait without a
-	// goroutine of their own (tcp.read).
+	// goroutine of their own (tcp.connect, tcp.read).
 	PrepareStart func(env Env, req, data []byte) (Start, error)
 }
 
 // Ops is the operation table of ABI v1, indexed by operation number.
 var Ops = func() []*Op {
 	ops := []*Op{
-		{ID: 1, Name: "tcp.connect", Capability: "tcp", Prepare: prepTCPConnect},
+		{ID: 1, Name: "tcp.connect", Capability: "tcp", PrepareStart: startTCPConnect},
 		{ID: 2, Name: "tcp.write", Capability: "tcp", Prepare: prepTCPWrite},
 		{ID: 3, Name: "tcp.read", Capability: "tcp", PrepareStart: startTCPRead},
 		{ID: 4, Name: "tcp.starttls", Capability: "tcp", Prepare: prepTCPStartTLS},
@@ -191,9 +196,10 @@ func byteCap(env Env, n, def int) int {
 // the check: the runtime calls CloseAll when it ends. A check rarely holds
 // more than a few, so they are a slice searched in order, not a map.
 type Handles struct {
-	mu   sync.Mutex
-	next int64
-	open []handle
+	mu     sync.Mutex
+	next   int64
+	open   []handle
+	closed bool // CloseAll ran: the check is over
 	// Max caps how many may be open at once (0: unlimited).
 	Max int
 }
@@ -203,10 +209,14 @@ type handle struct {
 	c  io.Closer
 }
 
-// Add registers c and returns its handle number.
+// Add registers c and returns its handle number. After CloseAll (a connect
+// that finished after its check ended) it refuses; the caller closes c.
 func (h *Handles) Add(c io.Closer) (int64, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		return 0, Errorf(CodeCanceled, "the check has ended")
+	}
 	if h.Max > 0 && len(h.open) >= h.Max {
 		return 0, Errorf(CodeLimit, "too many open connections: the sandbox allows %d per check", h.Max)
 	}
@@ -263,11 +273,11 @@ func (h *Handles) Len() int {
 	return len(h.open)
 }
 
-// CloseAll closes every handle.
+// CloseAll closes every handle, and every one added later.
 func (h *Handles) CloseAll() {
 	h.mu.Lock()
 	open := h.open
-	h.open = nil
+	h.open, h.closed = nil, true
 	h.mu.Unlock()
 	for _, o := range open {
 		o.c.Close()
@@ -318,7 +328,7 @@ func (r connectResponse) MarshalZJSON(w *zjson.Writer) {
 	w.ObjectEnd()
 }
 
-func prepTCPConnect(env Env, req, _ []byte) (Exec, error) {
+func startTCPConnect(env Env, req, _ []byte) (Start, error) {
 	v, err := parse(req)
 	if err != nil {
 		return nil, err
@@ -335,21 +345,27 @@ func prepTCPConnect(env Env, req, _ []byte) (Exec, error) {
 	if err := allowHostPort(env, r.Address); err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context) (any, []byte, error) {
-		conn, resp, err := TCPConnect(ctx, r)
-		if err != nil {
-			return connectResponse{TCPConnectResponse: resp}, nil, err
-		}
-		if closeAfter {
-			conn.Close()
-			return connectResponse{TCPConnectResponse: resp}, nil, nil
-		}
-		id, err := env.Handles().Add(conn)
-		if err != nil {
-			conn.Close()
-			return nil, nil, err
-		}
-		return connectResponse{resp, id}, nil, nil
+	if closeAfter {
+		return func(ctx context.Context, done Done) {
+			tcpProbe(ctx, r, goIO, func(resp TCPConnectResponse, err error, owned bool) {
+				done(connectResponse{TCPConnectResponse: resp}, nil, err, owned)
+			})
+		}, nil
+	}
+	return func(ctx context.Context, done Done) {
+		tcpConnect(ctx, r, goIO, func(conn *TCPConn, resp TCPConnectResponse, err error, owned bool) {
+			if err != nil {
+				done(connectResponse{TCPConnectResponse: resp}, nil, err, owned)
+				return
+			}
+			id, err := env.Handles().Add(conn)
+			if err != nil {
+				conn.Close()
+				done(nil, nil, err, owned)
+				return
+			}
+			done(connectResponse{resp, id}, nil, nil, owned)
+		})
 	}, nil
 }
 
@@ -405,8 +421,8 @@ func startTCPRead(env Env, req, _ []byte) (Start, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, done func(any, []byte, error)) {
-		conn.ReadAsync(ctx, r, func(data []byte, resp TCPReadResponse, err error) { done(resp, data, err) })
+	return func(ctx context.Context, done Done) {
+		conn.ReadAsync(ctx, r, func(data []byte, resp TCPReadResponse, err error) { done(resp, data, err, false) })
 	}, nil
 }
 

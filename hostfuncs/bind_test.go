@@ -9,6 +9,9 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/zappy-mon/zappy/internal/testutil"
 )
 
 type testEnv struct {
@@ -131,7 +134,7 @@ func TestConnectReadCloseThroughOps(t *testing.T) {
 			err  error
 		}
 		ch := make(chan outcome, 1)
-		start(ctx, func(resp any, out []byte, err error) { ch <- outcome{resp, out, err} })
+		start(ctx, func(resp any, out []byte, err error, _ bool) { ch <- outcome{resp, out, err} })
 		o := <-ch
 		return string(EncodeResult(o.resp, o.err)), o.out, o.err
 	}
@@ -154,5 +157,62 @@ func TestConnectReadCloseThroughOps(t *testing.T) {
 	}
 	if env.handles.Len() != 0 {
 		t.Fatal("handle not closed")
+	}
+}
+
+// TestConnectAfterCheckEnded: a connect that completes after its check's
+// handles were closed is refused and its connection closed, not leaked.
+func TestConnectAfterCheckEnded(t *testing.T) {
+	closedByUs := make(chan error, 1)
+	addr := testutil.Accept(t, func(c net.Conn) {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err := c.Read(make([]byte, 1))
+		closedByUs <- err
+		c.Close()
+	})
+	env := &testEnv{allowed: "127.0.0.1", max: 1 << 20}
+	env.handles.CloseAll()
+	start, err := LookupOp(1).Begin(env, []byte(fmt.Sprintf(`{"address":%q}`, addr)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 1)
+	start(context.Background(), func(_ any, _ []byte, err error, _ bool) { errs <- err })
+	wantCode(t, <-errs, CodeCanceled)
+	if err := <-closedByUs; !errors.Is(err, io.EOF) {
+		t.Errorf("server read %v, want EOF (the connection closed)", err)
+	}
+	if env.handles.Len() != 0 {
+		t.Error("a handle was added after CloseAll")
+	}
+}
+
+// TestConnectOwned: tcp.connect's completion says whether it runs on a
+// goroutine the runtime may keep: the dialing goroutine's yes, the
+// reactor's no (the runtime must never run a guest there).
+func TestConnectOwned(t *testing.T) {
+	addr := testutil.AcceptAndClose(t)
+	for _, req := range []string{`{"address":%q}`, `{"address":%q,"close":true}`} {
+		bothDialPaths(t, func(t *testing.T) {
+			env := &testEnv{allowed: "127.0.0.1", max: 1 << 20}
+			defer env.handles.CloseAll()
+			start, err := LookupOp(1).Begin(env, []byte(fmt.Sprintf(req, addr)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type outcome struct {
+				err   error
+				owned bool
+			}
+			ch := make(chan outcome, 1)
+			start(context.Background(), func(_ any, _ []byte, err error, owned bool) { ch <- outcome{err, owned} })
+			o := <-ch
+			if o.err != nil {
+				t.Fatal(o.err)
+			}
+			if want := maxDialGoroutines > 0 || !reactorWorks(); o.owned != want {
+				t.Errorf("%s: owned = %v, want %v", req, o.owned, want)
+			}
+		})
 	}
 }

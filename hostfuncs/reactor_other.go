@@ -3,9 +3,12 @@
 package hostfuncs
 
 import (
+	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"syscall"
+	"time"
 )
 
 var errNoReactor = errors.New("no reactor on this platform")
@@ -24,3 +27,14 @@ func rawRead(syscall.RawConn, []byte) (int, error, error) { return 0, nil, errNo
 func (reactor) arm(*asyncRead) error   { return errNoReactor }
 func (reactor) rearm(*asyncRead) error { return errNoReactor }
 func (reactor) remove(*asyncRead)      {}
+
+// Without epoll every connect runs on a goroutine through the net package.
+func reactorWorks() bool { return false }
+
+func dialRaw(context.Context, netip.AddrPort, time.Time, func(int, netip.AddrPort, error)) bool {
+	return false
+}
+
+func closeFD(int) {}
+
+func fdConn(int) (net.Conn, error) { return nil, errNoReactor }

@@ -121,45 +121,34 @@ type TCPConn struct {
 // TCPConnect opens a TCP connection to req.Address and, when req.TLS is set,
 // performs a TLS handshake under its verification rule. On a TLS failure the
 // connection is closed and the response still describes the presented chain.
+// It is TCPConnectAsync waited for, the waits that need a goroutine on the
+// caller's.
 func TCPConnect(ctx context.Context, req TCPConnectRequest) (*TCPConn, TCPConnectResponse, error) {
-	var resp TCPConnectResponse
-	host, _, err := net.SplitHostPort(req.Address)
-	if err != nil {
-		return nil, resp, Errorf(CodeInvalid, "address %q: %v", req.Address, err)
+	type outcome struct {
+		c    *TCPConn
+		resp TCPConnectResponse
+		err  error
 	}
-	if req.TimeoutMS < 0 {
-		return nil, resp, Errorf(CodeInvalid, "timeout_ms %d is negative", req.TimeoutMS)
-	}
-	ctx, cancel := withTimeout(ctx, req.TimeoutMS)
-	defer cancel()
+	ch := make(chan outcome, 1)
+	tcpConnect(ctx, req, inline, func(c *TCPConn, resp TCPConnectResponse, err error, _ bool) { ch <- outcome{c, resp, err} })
+	o := <-ch
+	return o.c, o.resp, o.err
+}
 
-	var d net.Dialer
-	start := time.Now()
-	raw, err := d.DialContext(ctx, "tcp", req.Address)
-	resp.ConnectMS = durationMS(time.Since(start))
+// handshake is TCPConnect's implicit TLS on the new connection c, bounded
+// by ctx; on failure c is closed.
+func (c *TCPConn) handshake(ctx context.Context, req TCPConnectRequest, resp TCPConnectResponse) (*TCPConn, TCPConnectResponse, error) {
+	raw := c.conn
+	info, tc, err := Handshake(ctx, raw, c.host, *req.TLS)
 	if err != nil {
-		return nil, resp, netFailure(ctx, err, "connect "+req.Address)
-	}
-	c := &TCPConn{
-		addr:   req.Address,
-		host:   host,
-		remote: raw.RemoteAddr().String(),
-		local:  raw.LocalAddr().String(),
-		conn:   raw,
-	}
-	resp.Remote, resp.Local = c.remote, c.local
-	if req.TLS != nil {
-		info, tc, err := Handshake(ctx, raw, host, *req.TLS)
-		if err != nil {
-			raw.Close()
-			if info.Version != "" || len(info.Chain) > 0 {
-				resp.TLS = &info
-			}
-			return nil, resp, err
+		raw.Close()
+		if info.Version != "" || len(info.Chain) > 0 {
+			resp.TLS = &info
 		}
-		resp.TLS = &info
-		c.conn, c.tls = tc, true
+		return nil, resp, err
 	}
+	resp.TLS = &info
+	c.conn, c.tls = tc, true
 	return c, resp, nil
 }
 

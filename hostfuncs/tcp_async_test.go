@@ -102,7 +102,7 @@ func TestReadAsyncParksWithoutGoroutines(t *testing.T) {
 		}
 	}
 	theReactor.mu.Lock()
-	left := len(theReactor.reads)
+	left := len(theReactor.waiters)
 	theReactor.mu.Unlock()
 	if left != 0 {
 		t.Errorf("%d reads still registered with the reactor", left)

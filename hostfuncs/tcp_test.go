@@ -36,7 +36,9 @@ func waitFor(t testing.TB, cond func() bool) {
 	}
 }
 
-func TestTCPConnectAndBanner(t *testing.T) {
+func TestTCPConnectAndBanner(t *testing.T) { bothDialPaths(t, testTCPConnectAndBanner) }
+
+func testTCPConnectAndBanner(t *testing.T) {
 	bothReadPaths(t, func(t *testing.T) {
 		addr := testutil.ServeTCP(t, func(c net.Conn) {
 			c.Write([]byte("SSH-2.0-OpenSSH_9.2p1 zappy\r\n"))
@@ -91,7 +93,9 @@ func TestTCPConnectByName(t *testing.T) {
 	}
 }
 
-func TestTCPDialogue(t *testing.T) {
+func TestTCPDialogue(t *testing.T) { bothDialPaths(t, testTCPDialogue) }
+
+func testTCPDialogue(t *testing.T) {
 	bothReadPaths(t, func(t *testing.T) {
 		addr := testutil.ServeTCP(t, func(c net.Conn) {
 			r := bufio.NewReader(c)
@@ -259,6 +263,32 @@ func bothReadPaths(t *testing.T, test func(t *testing.T)) {
 	}
 }
 
+// bothDialPaths runs test with connects waiting on goroutines, then in the
+// reactor.
+func bothDialPaths(t *testing.T, test func(t *testing.T)) {
+	for _, path := range []string{"goroutine", "reactor"} {
+		t.Run(path, func(t *testing.T) {
+			if path == "reactor" {
+				reactorDials(t)
+			}
+			test(t)
+		})
+	}
+}
+
+// reactorDials makes every connect of the test wait in the reactor, and
+// fails the test if none did (where there is a reactor).
+func reactorDials(t *testing.T) {
+	saved, before := maxDialGoroutines, rawDials.Load()
+	maxDialGoroutines = 0
+	t.Cleanup(func() {
+		maxDialGoroutines = saved
+		if reactorWorks() && rawDials.Load() == before {
+			t.Error("no connect waited in the reactor")
+		}
+	})
+}
+
 type readModeCase struct {
 	name  string
 	send  string
@@ -332,7 +362,9 @@ func TestTCPReadDelimiterAcrossReads(t *testing.T) {
 	})
 }
 
-func TestTCPConnectFailures(t *testing.T) {
+func TestTCPConnectFailures(t *testing.T) { bothDialPaths(t, testTCPConnectFailures) }
+
+func testTCPConnectFailures(t *testing.T) {
 	closed := closedPort(t, "tcp")
 	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()
@@ -577,7 +609,9 @@ func smtpServer(t *testing.T, cfg *tls.Config, inject string) string {
 	})
 }
 
-func TestTCPStartTLS(t *testing.T) {
+func TestTCPStartTLS(t *testing.T) { bothDialPaths(t, testTCPStartTLS) }
+
+func testTCPStartTLS(t *testing.T) {
 	ca := testutil.NewCA(t, "mail CA")
 	leaf := ca.Issue(t, testutil.LeafOptions{Names: []string{"localhost"}})
 	ctx := context.Background()
@@ -670,7 +704,9 @@ func TestTCPStartTLS(t *testing.T) {
 	})
 }
 
-func TestTCPConnectImplicitTLS(t *testing.T) {
+func TestTCPConnectImplicitTLS(t *testing.T) { bothDialPaths(t, testTCPConnectImplicitTLS) }
+
+func testTCPConnectImplicitTLS(t *testing.T) {
 	ca := testutil.NewCA(t, "imaps CA")
 	leaf := ca.Issue(t, testutil.LeafOptions{})
 	cfg := leaf.ServerConfig("imap")

@@ -174,17 +174,16 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 	// the guest's own call's result; a later completion (on the
 	// operation's goroutine, or the reactor's, shared by many) becomes an
 	// event for the instance, handled once this call has returned.
-	// Only an operation Begin runs on a goroutine of its own may let that
-	// goroutine drive the instance; the reactor's must not.
-	ownGoroutine := op.PrepareStart == nil && !op.Sync
-	start(r.ctx, func(resp any, out []byte, err error) {
+	// Only a completion on a goroutine the operation owns (owned) may let
+	// that goroutine drive the instance; the reactor's must not.
+	start(r.ctx, func(resp any, out []byte, err error, owned bool) {
 		res := opResult{json: hostfuncs.EncodeResult(resp, err), data: out}
 		p.early = res // written before the CAS publishes it; unread if the CAS fails
 		if p.state.CompareAndSwap(0, 2) {
 			return
 		}
 		p.early = opResult{} // started: hostOp no longer reads it
-		in.complete(p, res, ownGoroutine)
+		in.complete(p, res, owned)
 	})
 	if !p.state.CompareAndSwap(0, 1) { // state is 2
 		ready(p.early)
