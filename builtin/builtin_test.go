@@ -1073,23 +1073,36 @@ func benchTCPCheck(b *testing.B, m *engine.Module) {
 }
 
 // BenchmarkTCPConnectDirect is what BenchmarkTCPCheckBuiltin does without
-// WebAssembly: the same primitive, the same listener and concurrency.
+// WebAssembly: the same primitive (the connect-only probe the tcp type's
+// check asks for), the same listener and concurrency.
 func BenchmarkTCPConnectDirect(b *testing.B) {
 	addr := acceptAndClose(b)
-	req := hostfuncs.TCPConnectRequest{Address: addr}
+	req := hostfuncs.TCPConnectRequest{Address: addr, TimeoutMS: 5000}
 	for _, inflight := range []int{1, 64} {
 		b.Run("inflight="+strconv.Itoa(inflight), func(b *testing.B) {
 			benchInFlight(b, inflight, func() error {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				c, _, err := hostfuncs.TCPConnect(ctx, req)
-				if err != nil {
-					return err
-				}
-				return c.Close()
+				_, err := hostfuncs.TCPProbe(context.Background(), req)
+				return err
 			})
 		})
 	}
+}
+
+// BenchmarkTCPConnectDirectConn opens and closes a connection, a TCPConn
+// (a Go net.Conn), where BenchmarkTCPConnectDirect probes: the cost of a
+// connection a check goes on to use.
+func BenchmarkTCPConnectDirectConn(b *testing.B) {
+	addr := acceptAndClose(b)
+	req := hostfuncs.TCPConnectRequest{Address: addr, TimeoutMS: 5000}
+	b.Run("inflight=64", func(b *testing.B) {
+		benchInFlight(b, 64, func() error {
+			c, _, err := hostfuncs.TCPConnect(context.Background(), req)
+			if err != nil {
+				return err
+			}
+			return c.Close()
+		})
+	})
 }
 
 // lineServerPorts spreads the connections of BenchmarkTenThousandInFlight
