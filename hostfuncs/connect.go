@@ -150,7 +150,7 @@ type tcpDial struct {
 	// ownDeadline: deadline is the request's, earlier than ctx's (a child
 	// context must carry it); else it is ctx's own, or zero.
 	ownDeadline bool
-	done     func(dl *tcpDial, got dialed, err error)
+	done        func(dl *tcpDial, got dialed, err error)
 }
 
 // startDial validates req and connects to its address; done gets the
