@@ -263,9 +263,7 @@ func (dl *tcpDial) try() {
 		dl.tried(ap, -1, netip.AddrPort{}, err)
 		return
 	}
-	if !dialRaw(dl.ctx, ap, deadline, func(fd int, local netip.AddrPort, err error) { dl.tried(ap, fd, local, err) }) {
-		dl.tried(ap, -1, netip.AddrPort{}, errNoReactor)
-	}
+	dialRaw(dl.ctx, ap, deadline, func(fd int, local netip.AddrPort, err error) { dl.tried(ap, fd, local, err) })
 }
 
 // tried takes an attempt's outcome: done on success, on the context's end

@@ -2,7 +2,6 @@ package hostfuncs
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -43,12 +42,9 @@ type rawDial struct {
 // address, or with an error shaped like the net package's (a *net.OpError
 // around the connect errno), os.ErrDeadlineExceeded when deadline passed
 // first, or ctx's error. done may run before dialRaw returns or on the
-// reactor's goroutine, so it must not block. dialRaw returns false, and
-// never calls done, when the reactor cannot be used.
-func dialRaw(ctx context.Context, ap netip.AddrPort, deadline time.Time, done func(fd int, local netip.AddrPort, err error)) bool {
-	if theReactor.start() != nil {
-		return false
-	}
+// reactor's goroutine, so it must not block. The caller has checked that
+// the reactor works (reactorWorks).
+func dialRaw(ctx context.Context, ap netip.AddrPort, deadline time.Time, done func(fd int, local netip.AddrPort, err error)) {
 	d := &rawDial{ctx: ctx, ap: ap, deadline: deadline, done: done, fd: -1}
 	d.locked(func() {
 		if err := ctx.Err(); err != nil {
@@ -65,7 +61,6 @@ func dialRaw(ctx context.Context, ap netip.AddrPort, deadline time.Time, done fu
 		}
 		d.attempt()
 	})
-	return true
 }
 
 // locked runs f with mu held unless the connect is decided already, then
@@ -226,8 +221,6 @@ func (d *rawDial) closeSocket() {
 
 // reactorWorks says whether connects can wait in the reactor.
 func reactorWorks() bool { return theReactor.usable() }
-
-var errNoReactor = errors.New("no epoll reactor")
 
 func closeFD(fd int) { syscall.Close(fd) }
 
