@@ -2,11 +2,11 @@ package hostfuncs
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -18,23 +18,22 @@ import (
 
 // rawDial is one non-blocking connect to one address. Its events — the
 // socket became writable, the deadline, the context ending — may come from
-// several goroutines at once; mu serializes them and the first one that
-// decides the connect delivers it.
+// several goroutines at once; its decision serializes them and the first
+// one that decides the connect delivers it.
 type rawDial struct {
 	ctx      context.Context
 	ap       netip.AddrPort
 	deadline time.Time // zero: only ctx
 	done     func(fd int, local netip.AddrPort, err error)
 
-	mu      sync.Mutex
-	over    bool
-	fd      int    // the socket of the current attempt, -1 when none
-	id      uint64 // reactor registration, 0 when not registered
-	retries int    // attempts repeated after a self-connect or EADDRNOTAVAIL
-	timer   *time.Timer
-	stopCtx func() bool
-	local   netip.AddrPort
-	err     error
+	decision        // when decided, the fields below are final
+	fd       int    // the socket of the current attempt, -1 when none
+	id       uint64 // reactor registration, 0 when not registered
+	retries  int    // attempts repeated after a self-connect or EADDRNOTAVAIL
+	timer    *time.Timer
+	stopCtx  func() bool
+	local    netip.AddrPort
+	err      error
 }
 
 // dialRaw starts connecting a new TCP socket to ap and calls done exactly
@@ -63,23 +62,16 @@ func dialRaw(ctx context.Context, ap netip.AddrPort, deadline time.Time, done fu
 	})
 }
 
-// locked runs f with mu held unless the connect is decided already, then
-// delivers the outcome if f decided it.
+// locked runs f under the connect's decision and delivers the connect if f
+// decided it.
 func (d *rawDial) locked(f func()) {
-	d.mu.Lock()
-	if d.over {
-		d.mu.Unlock()
+	if !d.decide(f, func(r any) { d.finish(d.opError(fmt.Errorf("internal error: %v", r))) }) {
 		return
 	}
-	f()
-	deliver := d.over
-	d.mu.Unlock()
-	if deliver {
-		if d.err != nil {
-			d.done(-1, netip.AddrPort{}, d.err)
-		} else {
-			d.done(d.fd, d.local, nil)
-		}
+	if d.err != nil {
+		d.done(-1, netip.AddrPort{}, d.err)
+	} else {
+		d.done(d.fd, d.local, nil)
 	}
 }
 

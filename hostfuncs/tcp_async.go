@@ -22,14 +22,13 @@ type asyncRead struct {
 	rc   syscall.RawConn
 	done func([]byte, TCPReadResponse, error)
 
-	mu      sync.Mutex
-	over    bool   // decided (and delivered by the call that decided it): the fields below are final
-	id      uint64 // reactor registration, 0 when not registered
-	timer   *time.Timer
-	stopCtx func() bool
-	data    []byte
-	resp    TCPReadResponse
-	err     error
+	decision        // when decided, the fields below are final
+	id       uint64 // reactor registration, 0 when not registered
+	timer    *time.Timer
+	stopCtx  func() bool
+	data     []byte
+	resp     TCPReadResponse
+	err      error
 }
 
 // useReactor lets tests run reads of plain connections on goroutines too.
@@ -64,27 +63,50 @@ func (op *readOp) startAsync(ctx context.Context, rc syscall.RawConn, timeoutMS 
 	})
 }
 
-// locked runs f with mu held, unless the read is decided already, then
-// delivers the read if f decided it. A panic in f, which would be a bug
-// here, fails the read instead of killing the module instance or, on the
-// reactor's goroutine, the process.
-func (ar *asyncRead) locked(f func()) {
-	ar.mu.Lock()
-	if ar.over {
-		ar.mu.Unlock()
-		return
+// decision serializes the events of a wait (a read, a connect) that may
+// come from several goroutines at once: the first event that decides it
+// (sets over) delivers it, once mu is released.
+type decision struct {
+	mu   sync.Mutex
+	over bool // decided: the waiter's outcome is final
+}
+
+// decide runs f with mu held, unless the wait is decided already, and
+// reports whether this call decided it. A panic in f, which would be a bug
+// here, goes to failed (mu held; it must decide the wait) instead of
+// killing the module instance or, on the reactor's goroutine, the process.
+func (d *decision) decide(f func(), failed func(panicked any)) (decided bool) {
+	d.mu.Lock()
+	if d.over {
+		d.mu.Unlock()
+		return false
 	}
-	defer ar.unlockAndDeliver()
 	defer func() {
 		if r := recover(); r != nil {
-			slog.Error("hostfuncs: TCP read failed on an internal error", "panic", r, "stack", string(debug.Stack()))
-			ar.over = true
-			ar.release()
-			ar.data, ar.resp, ar.err = nil, TCPReadResponse{}, Errorf(CodeInvalid, "%s: internal error: %v", ar.op.doing, r)
-			ar.op.c.reading.Store(false)
+			slog.Error("hostfuncs: internal error", "panic", r, "stack", string(debug.Stack()))
+			failed(r)
 		}
+		decided = d.over
+		d.mu.Unlock()
 	}()
 	f()
+	return false
+}
+
+// locked runs f under the read's decision and delivers the read if f
+// decided it.
+func (ar *asyncRead) locked(f func()) {
+	if ar.decide(f, ar.panicked) {
+		ar.done(ar.data, ar.resp, ar.err)
+	}
+}
+
+// panicked fails the read on an internal error. Called with mu held.
+func (ar *asyncRead) panicked(r any) {
+	ar.over = true
+	ar.release()
+	ar.data, ar.resp, ar.err = nil, TCPReadResponse{}, Errorf(CodeInvalid, "%s: internal error: %v", ar.op.doing, r)
+	ar.op.c.reading.Store(false)
 }
 
 // pump reads what the socket has until the read is decided (false) or the
@@ -172,14 +194,4 @@ func (ar *asyncRead) release() {
 		theReactor.remove(ar)
 	}
 	ar.op.c.waiting.CompareAndSwap(ar, nil)
-}
-
-// unlockAndDeliver releases mu and, when the read was decided while it was
-// held, calls done outside the lock.
-func (ar *asyncRead) unlockAndDeliver() {
-	deliver := ar.over
-	ar.mu.Unlock()
-	if deliver {
-		ar.done(ar.data, ar.resp, ar.err)
-	}
 }
