@@ -195,16 +195,18 @@ func startDial(ctx context.Context, req TCPConnectRequest, run runOn, done func(
 	}
 	dialGoroutines.Add(-1)
 	rawDials.Add(1)
-	ip, ipErr := netip.ParseAddr(host)
+	if ip, err := netip.ParseAddr(host); err == nil {
+		dl.addrs = []netip.Addr{ip.Unmap()}
+	}
 	p, portErr := strconv.ParseUint(port, 10, 16)
-	if ipErr == nil && portErr == nil {
-		dl.addrs, dl.port = []netip.Addr{ip.Unmap()}, uint16(p)
+	dl.port = uint16(p)
+	if dl.addrs != nil && portErr == nil {
 		dl.try()
 		return
 	}
 	// A name, or a named port: resolve on a goroutine, then connect.
 	run(func() {
-		if err := dl.resolve(host, port); err != nil {
+		if err := dl.resolve(host, port, portErr == nil); err != nil {
 			dl.done(dl, dialed{}, err)
 			return
 		}
@@ -212,17 +214,19 @@ func startDial(ctx context.Context, req TCPConnectRequest, run runOn, done func(
 	})
 }
 
-// resolve looks up the addresses and the port, bounded by the deadline.
-func (dl *tcpDial) resolve(host, port string) error {
+// resolve looks up what startDial could not parse, the port (unless
+// havePort) and the addresses, bounded by the deadline.
+func (dl *tcpDial) resolve(host, port string, havePort bool) error {
 	ctx, cancel := dl.bounded()
 	defer cancel()
-	p, err := net.DefaultResolver.LookupPort(ctx, "tcp", port)
-	if err != nil {
-		return err
+	if !havePort {
+		p, err := net.DefaultResolver.LookupPort(ctx, "tcp", port)
+		if err != nil {
+			return err
+		}
+		dl.port = uint16(p)
 	}
-	dl.port = uint16(p)
-	if ip, err := netip.ParseAddr(host); err == nil {
-		dl.addrs = []netip.Addr{ip.Unmap()}
+	if dl.addrs != nil {
 		return nil
 	}
 	addrs, err := lookupIP(ctx, "ip", host)
