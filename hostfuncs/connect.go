@@ -72,14 +72,10 @@ func tcpConnect(ctx context.Context, req TCPConnectRequest, run runOn, done func
 // plain probe that waited in the reactor never becomes a Go net.Conn; with
 // req.TLS set the handshake is part of the probe.
 func TCPProbe(ctx context.Context, req TCPConnectRequest) (TCPConnectResponse, error) {
-	type outcome struct {
-		resp TCPConnectResponse
-		err  error
-	}
-	ch := make(chan outcome, 1)
-	tcpProbe(ctx, req, inline, func(resp TCPConnectResponse, err error, _ bool) { ch <- outcome{resp, err} })
-	o := <-ch
-	return o.resp, o.err
+	resp, _, err := await(func(done func(TCPConnectResponse, struct{}, error)) {
+		tcpProbe(ctx, req, inline, func(resp TCPConnectResponse, err error, _ bool) { done(resp, struct{}{}, err) })
+	})
+	return resp, err
 }
 
 // TCPProbeAsync is TCPProbe without a goroutine waiting for it; done is

@@ -124,15 +124,9 @@ type TCPConn struct {
 // It is TCPConnectAsync waited for, the waits that need a goroutine on the
 // caller's.
 func TCPConnect(ctx context.Context, req TCPConnectRequest) (*TCPConn, TCPConnectResponse, error) {
-	type outcome struct {
-		c    *TCPConn
-		resp TCPConnectResponse
-		err  error
-	}
-	ch := make(chan outcome, 1)
-	tcpConnect(ctx, req, inline, func(c *TCPConn, resp TCPConnectResponse, err error, _ bool) { ch <- outcome{c, resp, err} })
-	o := <-ch
-	return o.c, o.resp, o.err
+	return await(func(done func(*TCPConn, TCPConnectResponse, error)) {
+		tcpConnect(ctx, req, inline, func(c *TCPConn, resp TCPConnectResponse, err error, _ bool) { done(c, resp, err) })
+	})
 }
 
 // handshake is TCPConnect's implicit TLS on the new connection c, bounded
@@ -217,15 +211,20 @@ func (c *TCPConn) Write(ctx context.Context, data []byte) (TCPWriteResponse, err
 // each one ends. It blocks until the read ends; ReadAsync is the same read
 // without a goroutine waiting for it.
 func (c *TCPConn) Read(ctx context.Context, req TCPReadRequest) ([]byte, TCPReadResponse, error) {
+	return await(func(done func([]byte, TCPReadResponse, error)) { c.ReadAsync(ctx, req, done) })
+}
+
+// await runs an asynchronous operation and waits for its outcome.
+func await[A, B any](start func(done func(A, B, error))) (A, B, error) {
 	type outcome struct {
-		data []byte
-		resp TCPReadResponse
-		err  error
+		a   A
+		b   B
+		err error
 	}
 	ch := make(chan outcome, 1)
-	c.ReadAsync(ctx, req, func(data []byte, resp TCPReadResponse, err error) { ch <- outcome{data, resp, err} })
+	start(func(a A, b B, err error) { ch <- outcome{a, b, err} })
 	o := <-ch
-	return o.data, o.resp, o.err
+	return o.a, o.b, o.err
 }
 
 // ReadAsync is Read without a goroutine parked on the connection while it
