@@ -23,8 +23,7 @@ import (
 type reactor struct {
 	once    sync.Once
 	epfd    int
-	file    *os.File        // epfd, in the runtime's poller
-	rc      syscall.RawConn // of file
+	rc      syscall.RawConn // of epfd as an *os.File in the runtime's poller (it keeps the File alive)
 	err     error
 	broken  atomic.Bool // the loop ended
 	mu      sync.Mutex
@@ -111,7 +110,7 @@ func (r *reactor) open() error {
 		f.Close()
 		return fmt.Errorf("epoll fd: %w", err)
 	}
-	r.epfd, r.file, r.rc = epfd, f, rc
+	r.epfd, r.rc = epfd, rc
 	return nil
 }
 
