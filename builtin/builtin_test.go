@@ -25,7 +25,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -1010,13 +1009,6 @@ func TestWasmIsFresh(t *testing.T) {
 	}
 }
 
-// cpuTime is the CPU time (user and system) the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // acceptAndClose is a listener that accepts and closes at once.
 func acceptAndClose(b testing.TB) string { return testutil.AcceptAndClose(b) }
 
@@ -1028,7 +1020,7 @@ func benchInFlight(b *testing.B, inflight int, do func() error) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := testutil.CPUTime()
 	for range inflight {
 		wg.Add(1)
 		go func() {
@@ -1042,7 +1034,7 @@ func benchInFlight(b *testing.B, inflight int, do func() error) {
 		}()
 	}
 	wg.Wait()
-	cpu := cpuTime() - cpu0
+	cpu := testutil.CPUTime() - cpu0
 	b.StopTimer()
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
@@ -1178,24 +1170,6 @@ func startLineServer(b testing.TB) []string {
 	return strings.Fields(line)
 }
 
-// raiseNoFile lifts the open-file limit to at least n (up to the hard limit).
-func raiseNoFile(b testing.TB, n uint64) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		b.Fatal(err)
-	}
-	if lim.Cur >= n {
-		return
-	}
-	lim.Cur = min(n, lim.Max)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		b.Fatal(err)
-	}
-	if lim.Cur < n {
-		b.Skipf("RLIMIT_NOFILE hard limit %d is below the %d this benchmark needs", lim.Max, n)
-	}
-}
-
 // procStatusKB reads a "Vm...:  N kB" line of /proc/self/status.
 func procStatusKB(key string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
@@ -1221,7 +1195,7 @@ func procStatusKB(key string) int64 {
 // is mostly the module's linear memory (wasm memory never shrinks).
 func BenchmarkTenThousandInFlight(b *testing.B) {
 	const n = 10000
-	raiseNoFile(b, n+1024) // per process: the listener child inherits it
+	testutil.RaiseNoFile(b, n+1024) // per process: the listener child inherits it
 	addrs := startLineServer(b)
 	m := newModule(b)
 	req := check.Request{Type: "tcp", Timeout: 30 * time.Second, Config: json.RawMessage(`{"expect":"READY"}`)}
@@ -1335,7 +1309,7 @@ func TestTenThousandInFlight(t *testing.T) {
 		t.Skip("10,000 connections")
 	}
 	const n = 10000
-	raiseNoFile(t, n+1024)
+	testutil.RaiseNoFile(t, n+1024)
 	addrs := startLineServer(t)
 	m := newModule(t)
 	results := make(chan check.Result, n)

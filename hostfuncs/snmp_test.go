@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/zappy-mon/zappy/internal/testutil"
-	"golang.org/x/sys/unix"
 )
 
 // OIDs used throughout.
@@ -89,16 +88,6 @@ func snmpWantErr(t *testing.T, err error, code Code, msg string) *Error {
 		t.Fatalf("message = %q\n           want %q", ze.Message, msg)
 	}
 	return ze
-}
-
-// unameDescr is what net-snmp reports as sysDescr on Linux.
-func unameDescr(t testing.TB) string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join([]string{unix.ByteSliceToString(u.Sysname[:]), unix.ByteSliceToString(u.Nodename[:]),
-		unix.ByteSliceToString(u.Release[:]), unix.ByteSliceToString(u.Version[:]), unix.ByteSliceToString(u.Machine[:])}, " ")
 }
 
 func TestSNMPGetAllVersions(t *testing.T) {

@@ -3,19 +3,12 @@ package engine
 import (
 	"context"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/zappy-mon/zappy/internal/testutil"
 	"github.com/zappy-mon/zappy/runtime/check"
 )
-
-// cpuTime is the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkNoopCheck measures the engine's own cost per check: a check type
 // that does no I/O at all, 64 in flight, through a trusted multiplexed Go
@@ -33,7 +26,7 @@ func benchNoop(b *testing.B, p Policy) {
 	m.Run(context.Background(), check.Request{Type: "state", Timeout: time.Second})
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, 64)
-	c0 := cpuTime()
+	c0 := testutil.CPUTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		slots <- struct{}{}
@@ -47,5 +40,5 @@ func benchNoop(b *testing.B, p Policy) {
 		})
 	}
 	wg.Wait()
-	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(testutil.CPUTime()-c0)/float64(b.N), "cpu-ns/op")
 }
