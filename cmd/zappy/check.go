@@ -57,7 +57,7 @@ func checkCommand(g *globalFlags) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.config, "config", "c", "", "run the monitors of this config file")
-	fl.StringVarP(&f.typ, "type", "t", "", "check type of an ad-hoc check (ping, tcp, udp, http, quic, cert, or a type of --module)")
+	fl.StringVarP(&f.typ, "type", "t", "", "check type of an ad-hoc check (ping, tcp, udp, http, quic, cert, ports, port, host, or a type of --module)")
 	fl.StringVarP(&f.address, "address", "a", "", "address of an ad-hoc check, as in a monitor's address field")
 	fl.StringVar(&f.name, "name", "", "name of an ad-hoc check (default \"TYPE ADDRESS\")")
 	fl.StringVar(&f.expect, "expect", "", "set the check's expect field")
@@ -75,7 +75,7 @@ func runCheck(cmd *cobra.Command, g *globalFlags, f *checkFlags, args []string) 
 	ctx := cmd.Context()
 	pr := startRunner(cmd, g)
 	defer pr.close()
-	monitors, err := checkMonitors(f, args)
+	monitors, err := checkMonitors(f, args, cmd.Flags().Changed)
 	if err != nil {
 		return err
 	}
@@ -135,35 +135,51 @@ func prepare(ctx context.Context, r *runner.Runner, monitors []*config.Monitor) 
 	return checks, problems, nil
 }
 
-// checkMonitors builds the monitors to run from the flags.
-func checkMonitors(f *checkFlags, args []string) ([]*config.Monitor, error) {
+// adHocFlags shape an ad-hoc check only: with -c the monitors' own fields
+// apply, and a flag that would be ignored is refused instead.
+var adHocFlags = []string{"name", "expect", "assert", "degraded-if", "set", "module", "retries"}
+
+// checkMonitors builds the monitors to run from the flags; changed reports
+// whether a flag was given.
+func checkMonitors(f *checkFlags, args []string, changed func(string) bool) ([]*config.Monitor, error) {
 	if f.config != "" {
 		if f.typ != "" || f.address != "" {
 			return nil, fmt.Errorf("use either -c CONFIG or --type/--address, not both")
+		}
+		var ignored []string
+		for _, name := range adHocFlags {
+			if changed(name) {
+				ignored = append(ignored, "--"+name)
+			}
+		}
+		if len(ignored) > 0 {
+			return nil, fmt.Errorf("%s: only for an ad-hoc check (--type and --address); with -c the monitors' own fields apply", strings.Join(ignored, ", "))
 		}
 		cfg, err := config.Load(f.config)
 		if err != nil {
 			return nil, err
 		}
-		if len(args) == 0 {
-			return cfg.Monitors, nil
-		}
-		byName := map[string]*config.Monitor{}
-		for _, m := range cfg.Monitors {
-			byName[m.Name] = m
-		}
-		var out []*config.Monitor
-		for _, name := range args {
-			m, ok := byName[name]
-			if !ok {
-				return nil, fmt.Errorf("%s has no monitor named %q", f.config, name)
+		monitors := cfg.Monitors
+		if len(args) > 0 {
+			byName := map[string]*config.Monitor{}
+			for _, m := range cfg.Monitors {
+				byName[m.Name] = m
 			}
-			if f.timeout > 0 {
+			monitors = nil
+			for _, name := range args {
+				m, ok := byName[name]
+				if !ok {
+					return nil, fmt.Errorf("%s has no monitor named %q", f.config, name)
+				}
+				monitors = append(monitors, m)
+			}
+		}
+		if f.timeout > 0 {
+			for _, m := range monitors {
 				m.MaxTry = f.timeout
 			}
-			out = append(out, m)
 		}
-		return out, nil
+		return monitors, nil
 	}
 	if len(args) > 0 {
 		return nil, fmt.Errorf("monitor names (%s) need -c CONFIG", strings.Join(args, ", "))

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zappy-mon/zappy/internal/testutil"
 )
 
 var cacheDir string
@@ -82,6 +84,8 @@ func TestCheckErrorsAreClear(t *testing.T) {
 		{[]string{"check"}, "give --type and --address for an ad-hoc check, or -c CONFIG"},
 		{[]string{"check", "--set", "novalue", "--type", "http", "--address", "x"}, `--set "novalue": want KEY=VALUE`},
 		{[]string{"--log-format", "xml", "check", "--type", "http", "--address", "http://x"}, `--log-format "xml": want text or json`},
+		{[]string{"check", "-c", "site.yaml", "--expect", "x", "--set", "a=b"}, "--expect, --set: only for an ad-hoc check (--type and --address); with -c the monitors' own fields apply"},
+		{[]string{"check", "-c", "site.yaml", "web", "--retries", "2"}, "--retries: only for an ad-hoc check"},
 	}
 	for _, tt := range tests {
 		_, errOut, code := zappy(t, tt.args...)
@@ -134,6 +138,26 @@ monitors:
 	_, errOut, code = zappy(t, "check", "-c", cfg, "missing")
 	if code != 3 || !strings.Contains(errOut, `has no monitor named "missing"`) {
 		t.Fatalf("exit %d %q", code, errOut)
+	}
+}
+
+// TestCheckConfigTimeout: --timeout bounds every attempt of the monitors
+// -c runs, named or not, over their max_try_secs.
+func TestCheckConfigTimeout(t *testing.T) {
+	silent := testutil.ServeTCP(t, testutil.HoldOpen)
+	cfg, _ := siteFile(t, fmt.Sprintf(`monitors:
+  - type: tcp
+    name: silent
+    address: "tcp://%s"
+    expect: READY
+    max_try_secs: 30
+`, silent))
+	for _, args := range [][]string{{"check", "-c", cfg, "--timeout", "300ms"}, {"check", "-c", cfg, "silent", "--timeout", "300ms"}} {
+		start := time.Now()
+		out, errOut, code := zappy(t, args...)
+		if took := time.Since(start); code != 2 || !strings.Contains(out, "stayed silent") || took > 10*time.Second {
+			t.Fatalf("%v: exit %d after %s\nstdout: %s\nstderr: %s", args, code, took.Round(time.Millisecond), out, errOut)
+		}
 	}
 }
 
