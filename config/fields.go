@@ -333,7 +333,7 @@ var typeFields = map[string]table{
 	"tcp":  {fSend, fRawContentType, fExpect},
 	"udp": {
 		f("send", kString, "The datagram (required).", required), fRawContentType, fExpect,
-		f("fire_and_forget", kBool, "The service never answers (syslog, statsd): up when the datagram was sent and no ICMP port-unreachable came back.", def(false)),
+		f("fire_and_forget", kBool, "The service never answers (syslog, statsd): up when the datagram was sent and no ICMP port-unreachable came back. Not with expect.", def(false)),
 	},
 	"ping": {
 		f("count", kInt, "Echo requests per check.", atLeast(1), def(3)),

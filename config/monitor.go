@@ -180,6 +180,10 @@ func (p *parser) monitor(cfg *Config, i int, n *yaml.Node) *Monitor {
 			}
 		case "ports", "port", "host":
 			p.snmpRules(o)
+		case "udp":
+			if o.boolOr("fire_and_forget", false) && o.present("expect") {
+				o.fail("fire_and_forget", "cannot be combined with expect: an expected reply is one the check waits for")
+			}
 		case "http", "quic":
 			if method := o.str("method"); o.has("method") && !methodRE.MatchString(method) {
 				msg := fmt.Sprintf("must be an upper-case HTTP method like GET, HEAD or POST (got %q)", method)
