@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -65,6 +67,28 @@ func TestBlockingC(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestBlockingDefaultMemoryCap: a blocking module without a cap of its own
+// gets the blocking default, 512 pages (32 MiB), not the multiplexed one:
+// the default depends on the mode, known only once the module is compiled.
+func TestBlockingDefaultMemoryCap(t *testing.T) {
+	e, _ := testEngine(t)
+	m, err := e.Load(context.Background(), "c-blocking", buildC(t), Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Policy().MemoryLimitPages; got != 512 {
+		t.Fatalf("policy's memory cap %d pages, want 512", got)
+	}
+	res := m.Run(context.Background(), check.Request{Name: "grow", Type: "grow", Timeout: 5 * time.Second})
+	at := regexp.MustCompile(`memory at (\d+) of 512 pages: the memory cap was reached`).FindStringSubmatch(res.Message)
+	if res.Status != check.Error || at == nil {
+		t.Fatalf("got %s %q, want error at the memory cap", res.Status, res.Message)
+	}
+	if pages, _ := strconv.Atoi(at[1]); pages > 512 {
+		t.Fatalf("the module grew to %d pages, past the 512-page cap", pages)
+	}
 }
 
 // TestBlockingGo runs the Go SDK in blocking mode (-tags zappy_blocking,

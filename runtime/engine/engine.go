@@ -3,8 +3,9 @@
 //
 // A module is compiled once (with wazero's on-disk compilation cache) and
 // instantiated as needed. Multiplexed modules (the Go SDK, the built-ins) get
-// one instance per check type, each owned by one event-loop goroutine that
-// feeds it check starts and operation completions; blocking modules (small
+// one instance per check type, driven by one goroutine at a time (whichever
+// hands it a check start or an operation's completion while nobody else
+// drives it: flat combining, see instance); blocking modules (small
 // Rust/C guests) get a pool of instances, one per in-flight check. A trap, an
 // exit or a blown deadline kills an instance: its in-flight checks fail with
 // status error and a reason, and the instance is replaced (with backoff when a
@@ -133,39 +134,32 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, p Policy) (
 		return nil, errors.New("engine closed")
 	}
 	e.mu.Unlock()
-	// Policies that shape compilation or memory need their own wazero
-	// runtime; runtimes share the compilation cache, so this costs little.
-	cfg := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(!p.Trusted).
-		WithMemoryLimitPages(memoryLimit(p))
-	if e.cache != nil {
-		cfg = cfg.WithCompilationCache(e.cache)
-	}
-	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
-	m := &Module{e: e, name: name, rt: rt, lanes: map[string]*lane{}, instances: map[*instance]struct{}{}, log: e.log.With("module", name)}
-	fail := func(err error) (*Module, error) {
-		rt.Close(ctx)
+	// The memory cap's default depends on the module's mode, known once it
+	// is compiled: with no cap of its own, a module found to be blocking
+	// (smaller default) is compiled again for a runtime with its cap.
+	m := &Module{e: e, name: name, lanes: map[string]*lane{}, instances: map[*instance]struct{}{}, log: e.log.With("module", name)}
+	limit := p.withDefaults(modeMultiplexed).MemoryLimitPages
+	if err := m.compile(ctx, wasm, p, limit); err != nil {
 		return nil, fmt.Errorf("module %s: %w", name, err)
 	}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
-		return fail(err)
+	fail := func(err error) (*Module, error) {
+		m.rt.Close(ctx)
+		return nil, fmt.Errorf("module %s: %w", name, err)
 	}
-	if err := instantiateHostModule(ctx, rt); err != nil {
-		return fail(err)
-	}
-	compiled, err := rt.CompileModule(ctx, wasm)
-	if err != nil {
-		return fail(fmt.Errorf("compile: %w", err))
-	}
-	m.compiled = compiled
-	if err := checkImports(compiled); err != nil {
+	if err := checkModule(m.compiled); err != nil {
 		return fail(err)
 	}
 	mode := modeMultiplexed
-	if _, ok := compiled.ExportedFunctions()["zappy_check"]; ok {
+	if _, ok := m.compiled.ExportedFunctions()["zappy_check"]; ok {
 		mode = modeBlocking
 	}
 	m.policy = p.withDefaults(mode)
+	if m.policy.MemoryLimitPages != limit {
+		m.rt.Close(ctx)
+		if err := m.compile(ctx, wasm, p, m.policy.MemoryLimitPages); err != nil {
+			return nil, fmt.Errorf("module %s: %w", name, err)
+		}
+	}
 	inst, err := m.newInstance(ctx, mode)
 	if err != nil {
 		return fail(err)
@@ -193,13 +187,32 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, p Policy) (
 	return m, nil
 }
 
-// memoryLimit is applied to the whole wazero runtime of a module, which holds
-// only that module.
-func memoryLimit(p Policy) uint32 {
-	if p.MemoryLimitPages > 0 {
-		return p.MemoryLimitPages
+// compile makes the module's wazero runtime, whose memory cap of limit
+// pages applies to its one module (runtimes share the compilation cache, so
+// one per module costs little), and compiles wasm for it.
+func (m *Module) compile(ctx context.Context, wasm []byte, p Policy, limit uint32) error {
+	cfg := wazero.NewRuntimeConfig().
+		WithCloseOnContextDone(!p.Trusted).
+		WithMemoryLimitPages(limit)
+	if m.e.cache != nil {
+		cfg = cfg.WithCompilationCache(m.e.cache)
 	}
-	return 4096
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return err
+	}
+	if err := instantiateHostModule(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return err
+	}
+	compiled, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		rt.Close(ctx)
+		return fmt.Errorf("compile: %w", err)
+	}
+	m.rt, m.compiled = rt, compiled
+	return nil
 }
 
 func grantedCapabilities(man Manifest, granted []string) map[string]bool {
@@ -224,9 +237,10 @@ func grantedCapabilities(man Manifest, granted []string) map[string]bool {
 	return out
 }
 
-// checkImports refuses modules that import anything but the zappy host module
-// and WASI: no other host can lend them capabilities.
-func checkImports(c wazero.CompiledModule) error {
+// checkModule refuses modules that import anything but the zappy host module
+// and WASI (no other host can lend them capabilities), and modules without
+// the exports the host needs first.
+func checkModule(c wazero.CompiledModule) error {
 	for _, f := range c.ImportedFunctions() {
 		mod, name, _ := f.Import()
 		switch mod {
@@ -241,6 +255,9 @@ func checkImports(c wazero.CompiledModule) error {
 	}
 	if _, ok := c.ExportedFunctions()["zappy_abi_version"]; !ok {
 		return fmt.Errorf("not a zappy check module: it does not export zappy_abi_version (sdk/ABI.md)")
+	}
+	if _, ok := c.ExportedMemories()["memory"]; !ok {
+		return fmt.Errorf("does not export its linear memory as \"memory\", through which the host and the module exchange data (sdk/ABI.md)")
 	}
 	return nil
 }

@@ -143,6 +143,17 @@ func checkSignature(name string, f api.Function, params ...api.ValueType) error 
 		name, typeNames(d.ParamTypes()), len(d.ResultTypes()), typeNames(params))
 }
 
+// checkResults refuses an export that takes parameters or does not return
+// exactly result: the host reads that result.
+func checkResults(name string, f api.Function, result api.ValueType) error {
+	d := f.Definition()
+	if len(d.ParamTypes()) == 0 && slices.Equal(d.ResultTypes(), []api.ValueType{result}) {
+		return nil
+	}
+	return fmt.Errorf("export %s has parameters (%s) and results (%s); sdk/ABI.md says () and (%s)",
+		name, typeNames(d.ParamTypes()), typeNames(d.ResultTypes()), api.ValueTypeName(result))
+}
+
 // typeNames lists value types as WebAssembly text writes them: "i64, i32".
 func typeNames(ts []api.ValueType) string {
 	names := make([]string, len(ts))
@@ -161,16 +172,22 @@ func (in *instance) readManifest(ctx context.Context) (Manifest, error) {
 	ctx, cancel := in.callCtx(ctx, 10*time.Second)
 	defer cancel()
 	v := in.mod.ExportedFunction("zappy_abi_version")
+	if err := checkResults("zappy_abi_version", v, i32); err != nil {
+		return Manifest{}, err
+	}
 	res, err := v.Call(ctx)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("zappy_abi_version: %w", describeTrap(err, in))
 	}
-	if len(res) != 1 || int32(res[0]) != ABIVersion {
+	if int32(res[0]) != ABIVersion {
 		return Manifest{}, fmt.Errorf("module speaks ABI %d; this host speaks ABI %d", int32(res[0]), ABIVersion)
 	}
 	f := in.mod.ExportedFunction("zappy_manifest")
 	if f == nil {
 		return Manifest{}, errors.New("module does not export zappy_manifest")
+	}
+	if err := checkResults("zappy_manifest", f, i64); err != nil {
+		return Manifest{}, err
 	}
 	res, err = f.Call(ctx)
 	if err != nil {

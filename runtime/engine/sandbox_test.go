@@ -239,3 +239,84 @@ func TestExportSignatures(t *testing.T) {
 		}
 	}
 }
+
+// wasmFunc is an export of a module built by moduleExporting.
+type wasmFunc struct {
+	name            string
+	params, results []api.ValueType
+	value           byte // what each result is (0–63)
+}
+
+// moduleExporting is a minimal module exporting funcs, each of which
+// returns its value, and (with memory) one page of memory as "memory".
+func moduleExporting(memory bool, funcs ...wasmFunc) []byte {
+	vec := func(n int, items ...byte) []byte { return append([]byte{byte(n)}, items...) }
+	section := func(id byte, content []byte) []byte { return append([]byte{id, byte(len(content))}, content...) }
+	var types, fns, exports, code []byte
+	for i, f := range funcs {
+		types = append(types, 0x60)
+		types = append(types, vec(len(f.params), f.params...)...)
+		types = append(types, vec(len(f.results), f.results...)...)
+		fns = append(fns, byte(i))
+		exports = append(exports, vec(len(f.name), []byte(f.name)...)...)
+		exports = append(exports, 0, byte(i)) // a function, index i
+		body := []byte{0}                     // no locals
+		for _, r := range f.results {
+			if r == i64 {
+				body = append(body, 0x42, f.value) // i64.const value
+			} else {
+				body = append(body, 0x41, f.value) // i32.const value
+			}
+		}
+		body = append(body, 0x0b) // end
+		code = append(code, vec(len(body), body...)...)
+	}
+	n, nExports := len(funcs), len(funcs)
+	if memory {
+		exports = append(exports, vec(len("memory"), []byte("memory")...)...)
+		exports = append(exports, 2, 0) // a memory, index 0
+		nExports++
+	}
+	w := []byte{0, 'a', 's', 'm', 1, 0, 0, 0}
+	w = append(w, section(1, vec(n, types...))...)
+	w = append(w, section(3, vec(n, fns...))...)
+	if memory {
+		w = append(w, section(5, vec(1, 0, 1))...) // one memory: at least one page, no maximum
+	}
+	w = append(w, section(7, vec(nExports, exports...))...)
+	return append(w, section(10, vec(n, code...))...)
+}
+
+// TestLoadChecksManifestExports: a module without the memory the host
+// reads, or whose exports do not return what the host reads from them, is
+// refused with a load error, never a panic.
+func TestLoadChecksManifestExports(t *testing.T) {
+	e, _ := testEngine(t)
+	check := wasmFunc{"zappy_check", []api.ValueType{i64, i32}, nil, 0}
+	version := func(results ...api.ValueType) wasmFunc {
+		return wasmFunc{"zappy_abi_version", nil, results, ABIVersion}
+	}
+	manifest := func(results ...api.ValueType) wasmFunc { return wasmFunc{"zappy_manifest", nil, results, 0} }
+	tests := []struct {
+		name string
+		wasm []byte
+		err  string
+	}{
+		{"version returns nothing", moduleExporting(true, check, version()), "export zappy_abi_version has parameters () and results (); sdk/ABI.md says () and (i32)"},
+		{"version returns i64", moduleExporting(true, check, version(i64)), "results (i64); sdk/ABI.md says () and (i32)"},
+		{"old ABI", moduleExporting(true, check, wasmFunc{"zappy_abi_version", nil, []api.ValueType{i32}, 0}), "module speaks ABI 0; this host speaks ABI 1"},
+		{"no manifest", moduleExporting(true, check, version(i32)), "module does not export zappy_manifest"},
+		{"manifest returns i32", moduleExporting(true, check, version(i32), manifest(i32)), "export zappy_manifest has parameters () and results (i32); sdk/ABI.md says () and (i64)"},
+		{"manifest returns nothing", moduleExporting(true, check, version(i32), manifest()), "results (); sdk/ABI.md says () and (i64)"},
+		{"empty manifest", moduleExporting(true, check, version(i32), manifest(i64)), "manifest is not valid JSON"},
+		{"no memory", moduleExporting(false, check, version(i32), manifest(i64)), `does not export its linear memory as "memory"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.Load(context.Background(), "sig", tt.wasm, Policy{})
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("error %v, want one containing %q", err, tt.err)
+			}
+		})
+	}
+}
