@@ -860,6 +860,8 @@ func TestCert(t *testing.T) {
 	soonAddr := serveTLS(t, soon)
 	expired := testutil.SelfSigned(t, testutil.LeafOptions{NotBefore: time.Now().Add(-3 * day), NotAfter: time.Now().Add(-2 * day)})
 	expiredAddr := serveTLS(t, expired)
+	early := trustedCA.Issue(t, testutil.LeafOptions{NotBefore: time.Now().Add(2 * day), NotAfter: time.Now().Add(400 * day)})
+	earlyAddr := serveTLS(t, early)
 	trusted := trustedCA.Issue(t, testutil.LeafOptions{})
 	trustedAddr := serveTLS(t, trusted)
 	localhostOnly := serveTLS(t, trustedCA.Issue(t, testutil.LeafOptions{Names: []string{"localhost"}}))
@@ -928,6 +930,22 @@ func TestCert(t *testing.T) {
 		{
 			name: "expired with ignore_ssl_expiry", target: expiredAddr, config: map[string]any{"ssl_fingerprint": expired.Fingerprint, "ignore_ssl_expiry": true},
 			status: check.Up, class: check.Success, message: "certificate " + subject + " pin matched, expired 2.0 days ago (ignore_ssl_expiry)",
+		},
+		{
+			name: "not valid yet", target: earlyAddr,
+			status: check.Down, class: check.ApplicationError,
+			message: "certificate " + subject + " is not valid before " + early.Cert.NotBefore.UTC().Format(time.RFC3339) + " (in 2.0 days)",
+			fields:  map[string]any{"verified": true, "not_before": early.Cert.NotBefore.UTC().Format(time.RFC3339Nano)},
+		},
+		{
+			name: "not valid yet, pinned", target: earlyAddr, config: map[string]any{"ssl_fingerprint": early.Fingerprint, "warn_days": 0},
+			status: check.Down, class: check.ApplicationError,
+			message: "certificate " + subject + " is not valid before " + early.Cert.NotBefore.UTC().Format(time.RFC3339) + " (in 2.0 days)",
+		},
+		{
+			name: "not valid yet with ignore_ssl_expiry", target: earlyAddr, config: map[string]any{"ignore_ssl_expiry": true},
+			status: check.Up, class: check.Success,
+			message: "certificate " + subject + " verified, not valid before " + early.Cert.NotBefore.UTC().Format(time.RFC3339) + " (ignore_ssl_expiry)",
 		},
 		{
 			name: "wrong host", target: otherName,

@@ -12,6 +12,7 @@ const (
 	kAny         kind = iota // anything (a custom module's own fields)
 	kString                  // a string, possibly empty
 	kText                    // a non-empty string
+	kData                    // a non-empty string in which white space counts ("\r\n")
 	kInt                     // an integer
 	kNumber                  // an integer or a decimal number
 	kBool                    // true/yes/on/1 or false/no/off/0
@@ -294,13 +295,13 @@ var monitorCommon = table{
 
 // Fields shared by several types.
 var (
-	fExpect         = f("expect", kText, "Text the response must contain (case-sensitive).")
+	fExpect         = f("expect", kData, "Text the response must contain (case-sensitive; spaces and line breaks count).")
 	fSSLFingerprint = f("ssl_fingerprint", kFingerprint, "SHA-256 fingerprint of the expected certificate (hex, colons allowed); a pinned certificate is not checked against CAs or the host name.")
 	fIgnoreExpiry   = f("ignore_ssl_expiry", kBoolOK, "Accept a certificate outside its validity dates (true/yes/ok/on/1).", def(false))
 	fVerifySSL      = f("verify_ssl", kBool, "false skips certificate chain and host name verification.", def(true))
 	fServerName     = f("server_name", kText, "TLS server name to present and verify (default: the address's host).")
 	fSend           = f("send", kString, "Data to send.")
-	fRawContentType = f("content_type", kEnum, "Encoding of send: text, hex (spaces and colons ignored) or base64; needs send.", oneOf("text", "hex", "base64"), def("text"))
+	fRawContentType = f("content_type", kEnum, "Encoding of send: text, hex (spaces, colons, tabs and line breaks ignored) or base64 (white space ignored); needs send.", oneOf("text", "hex", "base64"), def("text"))
 	fCommunity      = f("community", kText, "SNMP v1/v2c community.", def("public"))
 	fPercentile     = f("percentile", kInt, "Percentile shown under traffic graphs (95 for burstable billing).", between(1, 99))
 	snmpFields      = table{
@@ -332,7 +333,7 @@ var typeFields = map[string]table{
 	"quic": httpFields,
 	"tcp":  {fSend, fRawContentType, fExpect},
 	"udp": {
-		f("send", kString, "The datagram (required).", required), fRawContentType, fExpect,
+		f("send", kData, "The datagram (required, not empty).", required), fRawContentType, fExpect,
 		f("fire_and_forget", kBool, "The service never answers (syslog, statsd): up when the datagram was sent and no ICMP port-unreachable came back. Not with expect.", def(false)),
 	},
 	"ping": {

@@ -14,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
+	"github.com/zappy-mon/zappy/internal/payload"
 	"github.com/zappy-mon/zappy/runtime/check"
 )
 
@@ -171,6 +172,13 @@ func (p *parser) monitor(cfg *Config, i int, n *yaml.Node) *Monitor {
 	flapRule(o, m.FlapWindow, m.FlapChanges)
 	if known && o.present("content_type") && !o.present("send") {
 		o.fail("content_type", "can only be given with send")
+	}
+	// A payload the check could not decode is refused here, not at every
+	// run (an invalid content_type is reported on its own).
+	if known && o.has("send") && (!o.present("content_type") || o.has("content_type")) && (typ == "tcp" || typ == "udp") {
+		if _, err := payload.Decode(o.str("send"), o.str("content_type")); err != nil {
+			o.fail("send", "%s (content_type: %s)", strings.TrimPrefix(err.Error(), "send "), o.str("content_type"))
+		}
 	}
 	if known {
 		switch typ {

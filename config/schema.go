@@ -155,7 +155,7 @@ func fieldSchema(fd *field) map[string]any {
 	case kAny, kObject, kObjects:
 	case kString:
 		s["type"] = "string"
-	case kText, kPath, kCron, kTimezone, kType:
+	case kText, kData, kPath, kCron, kTimezone, kType:
 		s["type"] = "string"
 		s["minLength"] = 1
 	case kInt:

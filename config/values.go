@@ -34,9 +34,9 @@ func (fd *field) check(v any) (typed any, msg, sub string) {
 			return nil, "must be a file path", ""
 		}
 		return s, "", ""
-	case kText:
+	case kText, kData:
 		s, ok := v.(string)
-		if !ok || strings.TrimSpace(s) == "" {
+		if !ok || s == "" || fd.kind == kText && strings.TrimSpace(s) == "" {
 			return nil, "must be a non-empty string" + fd.got(v), ""
 		}
 		return s, "", ""

@@ -3,6 +3,7 @@ package main
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	zappy "github.com/zappy-mon/zappy/sdk/go"
 )
@@ -39,7 +40,8 @@ func checkCert(c *zappy.Check) zappy.Result {
 	res := zappy.Result{Fields: map[string]any{
 		"cert": leaf, "chain": info.JSON.Get("chain"), "days_left": info.DaysLeft, "fingerprint": info.Fingerprint,
 		"version": info.Version, "cipher_suite": info.CipherSuite, "alpn": info.ALPN,
-		"verified": info.Verified, "pinned": info.Pinned, "subject": info.Subject, "issuer": info.Issuer, "not_after": info.NotAfter,
+		"verified": info.Verified, "pinned": info.Pinned, "subject": info.Subject, "issuer": info.Issuer,
+		"not_before": leaf.Get("not_before").Str(), "not_after": info.NotAfter,
 	}}
 	res = res.Metric("days_left", info.DaysLeft, "").Metric("handshake_ms", info.JSON.Get("handshake_ms").Float(), "ms")
 	if err != nil {
@@ -53,7 +55,12 @@ func checkCert(c *zappy.Check) zappy.Result {
 	}
 	critical := c.Config.Get("critical_days").Float()
 	subject := leaf.Get("subject").Str()
+	notBefore, _ := time.Parse(time.RFC3339Nano, leaf.Get("not_before").Str())
+	early := !notBefore.IsZero() && time.Now().Before(notBefore)
 	switch {
+	case early && !ignoreExpiry:
+		in := strconv.FormatFloat(time.Until(notBefore).Hours()/24, 'f', 1, 64)
+		return withFields(zappy.DownMsg("certificate "+subject+" is not valid before "+notBefore.UTC().Format(time.RFC3339)+" (in "+in+" days)"), res)
 	case days < 0 && !ignoreExpiry:
 		return withFields(zappy.DownMsg("certificate "+subject+" expired "+strconv.FormatFloat(-days, 'f', 1, 64)+" days ago ("+info.NotAfter+")"), res)
 	case days < critical && !ignoreExpiry:
@@ -69,9 +76,12 @@ func checkCert(c *zappy.Check) zappy.Result {
 	} else if !info.Verified {
 		how = "not verified (verify_ssl: false)"
 	}
-	if days < 0 {
+	switch {
+	case early:
+		left = "not valid before " + notBefore.UTC().Format(time.RFC3339) + " (ignore_ssl_expiry)"
+	case days < 0:
 		left = "expired " + strconv.FormatFloat(-days, 'f', 1, 64) + " days ago (ignore_ssl_expiry)"
-	} else {
+	default:
 		left = "expires in " + left
 	}
 	res.Status = zappy.StatusUp

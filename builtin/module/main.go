@@ -5,12 +5,10 @@
 package main
 
 import (
-	"encoding/base64"
-	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/zappy-mon/zappy/builtin/internal/version"
+	"github.com/zappy-mon/zappy/internal/payload"
 	zappy "github.com/zappy-mon/zappy/sdk/go"
 	"github.com/zappy-mon/zappy/sdk/go/zjson"
 )
@@ -30,63 +28,14 @@ func init() {
 
 func main() {}
 
-// payload decodes the `send` field per `content_type` (text, hex, base64) as
-// APMonitor does: hex ignores spaces and colons.
-func payload(c *zappy.Check) ([]byte, error) {
-	send := c.Config.Get("send").Str()
-	switch ct := strings.ToLower(c.Config.Get("content_type").StrOr("text")); ct {
-	case "", "text":
-		return []byte(send), nil
-	case "hex":
-		clean := strings.NewReplacer(" ", "", ":", "", "\n", "", "\t", "").Replace(send)
-		b, err := decodeHex(clean)
-		if err != nil {
-			return nil, invalid("send is not valid hex: " + err.Error())
-		}
-		return b, nil
-	case "base64":
-		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(send))
-		if err != nil {
-			return nil, invalid("send is not valid base64: " + err.Error())
-		}
-		return b, nil
-	default:
-		return nil, invalid("content_type " + strconv.Quote(ct) + ": want text, hex or base64")
-	}
-}
-
-// decodeHex is encoding/hex's DecodeString without the package, which
-// brings fmt (and its reflection) into the module.
-func decodeHex(s string) ([]byte, error) {
-	if len(s)%2 == 1 {
-		return nil, errors.New("odd length hex string")
-	}
-	b := make([]byte, len(s)/2)
-	for i := range b {
-		hi, ok1 := fromHexChar(s[2*i])
-		lo, ok2 := fromHexChar(s[2*i+1])
-		if !ok1 || !ok2 {
-			bad := s[2*i]
-			if ok1 {
-				bad = s[2*i+1]
-			}
-			return nil, errors.New("invalid byte " + strconv.QuoteRune(rune(bad)))
-		}
-		b[i] = hi<<4 | lo
+// sendBytes decodes the `send` field per `content_type` (text, hex,
+// base64), as the configuration loader checked it.
+func sendBytes(c *zappy.Check) ([]byte, error) {
+	b, err := payload.Decode(c.Config.Get("send").Str(), c.Config.Get("content_type").Str())
+	if err != nil {
+		return nil, invalid(err.Error())
 	}
 	return b, nil
-}
-
-func fromHexChar(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // invalid is a configuration error. The module does not use fmt: it would

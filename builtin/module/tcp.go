@@ -49,7 +49,7 @@ func checkTCP(c *zappy.Check, done func(zappy.Result)) {
 			tcpExpect(conn, expect, -1, end)
 			return
 		}
-		data, err := payload(c)
+		data, err := sendBytes(c)
 		if err != nil {
 			end(zappy.ErrorMsg(err.Error()))
 			return

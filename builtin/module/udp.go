@@ -20,7 +20,7 @@ const fireAndForgetWait = 500 * time.Millisecond
 // checkUDP sends the datagram and waits for a reply. Unlike APMonitor 1.2.0,
 // no reply is a failure unless the user opts into fire_and_forget.
 func checkUDP(c *zappy.Check) zappy.Result {
-	data, err := payload(c)
+	data, err := sendBytes(c)
 	if err != nil {
 		return zappy.ErrorMsg(err.Error())
 	}
