@@ -84,6 +84,7 @@ func New(opts Options) (*Engine, error) {
 		}
 		e.cache, e.cacheDir = c, dir
 	}
+	go e.watch()
 	return e, nil
 }
 
@@ -134,6 +135,9 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, p Policy) (
 		return nil, errors.New("engine closed")
 	}
 	e.mu.Unlock()
+	if p.MemoryLimitPages > maxMemoryPages {
+		return nil, fmt.Errorf("module %s: a memory cap of %d pages is above the %d a module can have", name, p.MemoryLimitPages, maxMemoryPages)
+	}
 	// The memory cap's default depends on the module's mode, known once it
 	// is compiled: with no cap of its own, a module found to be blocking
 	// (smaller default) is compiled again for a runtime with its cap.
@@ -186,6 +190,10 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, p Policy) (
 	e.mu.Unlock()
 	return m, nil
 }
+
+// maxMemoryPages is the largest memory cap a policy may set: 4 GiB less a
+// page, whose size in bytes still fits a uint32.
+const maxMemoryPages = 65535
 
 // compile makes the module's wazero runtime, whose memory cap of limit
 // pages applies to its one module (runtimes share the compilation cache, so

@@ -144,6 +144,16 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 	in.nextToken++
 	p := &pendingOp{token: in.nextToken, run: r}
 	in.tokens[p.token] = p
+	r.ops[p.token] = p // until taken, or until the check is forgotten
+	if limit := maxUntaken * in.m.policy.MaxOpsInFlight; len(r.ops) > limit {
+		// Results the module neither takes nor lets go each hold host
+		// memory until the check ends: the check ends now.
+		msg := fmt.Sprintf("module %s left more than %d operation results of a check untaken", in.m.name, limit)
+		r.violate(msg)
+		in.endRun(r, errorResult(r, msg), false)
+		s[0] = api.EncodeI64(errNoCheck)
+		return
+	}
 	// Refusals, and operations that complete while starting, are handed
 	// back ready, as results the guest reads like any other.
 	ready := func(res opResult) {
@@ -157,7 +167,7 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 		refuse(hostfuncs.Errorf(hostfuncs.CodeDenied, "%s", msg))
 		return
 	}
-	if len(r.ops) >= in.m.policy.MaxOpsInFlight {
+	if r.pending >= in.m.policy.MaxOpsInFlight {
 		refuse(hostfuncs.Errorf(hostfuncs.CodeLimit, "too many operations in flight: the sandbox allows %d per check", in.m.policy.MaxOpsInFlight))
 		return
 	}
@@ -190,9 +200,14 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 		p.early = opResult{}
 		return
 	}
-	r.ops[p.token] = p
+	r.pending++
 	s[0] = api.EncodeI64(p.token)
 }
+
+// maxUntaken times a policy's MaxOpsInFlight is how many results (pending
+// or ready) a check may leave untaken before it fails: the SDKs take each
+// one as it completes.
+const maxUntaken = 4
 
 // complete hands a later outcome to whoever waits for it: the blocking
 // guest's await, or the instance as an event. With drive the calling
@@ -237,6 +252,7 @@ func hostTake(ctx context.Context, mod api.Module, s []uint64) {
 		return
 	}
 	delete(in.tokens, p.token)
+	delete(p.run.ops, p.token)
 	s[0] = api.EncodeI64(sizes)
 }
 
@@ -257,7 +273,7 @@ func hostAwait(ctx context.Context, _ api.Module, s []uint64) {
 		select {
 		case res := <-p.ready:
 			p.done, p.res = true, res
-			delete(p.run.ops, p.token)
+			p.run.pending--
 		case <-in.ctx.Done():
 			s[0] = api.EncodeI64(errNoCheck)
 			return
@@ -311,6 +327,11 @@ func hostLog(ctx context.Context, mod api.Module, s []uint64) {
 		if _, r := lookup(ctx, int64(s[0])); r != nil {
 			in.fault(r, "log", ptr, n)
 		}
+		return
+	}
+	// zappy.log lines share the module's output budget with stdout and
+	// stderr: a module cannot flood the host's log either way.
+	if !in.out.allow("log", len(b)) {
 		return
 	}
 	msg := string(b)

@@ -34,6 +34,9 @@ type instance struct {
 	killCtx  context.CancelCauseFunc
 	born     time.Time
 	busyFrom atomic.Int64 // UnixNano when the current call into the guest began, 0 when idle
+	// callLimit (UnixNano) is when a blocking instance's zappy_check call
+	// overstays: its check's hard deadline and a second more (watchdog.go).
+	callLimit atomic.Int64
 
 	fnStart, fnComplete, fnCancel, fnRun, fnCheck api.Function
 	stack                                         [4]uint64 // call's parameters and results
@@ -365,7 +368,7 @@ func (in *instance) deliver(p *pendingOp, res opResult) error {
 		return nil // the check ended and the result was replaced by a cancellation
 	}
 	p.done, p.res = true, res
-	delete(p.run.ops, p.token)
+	p.run.pending--
 	return in.call(in.fnComplete, uint64(p.token), uint64(len(res.json)), uint64(len(res.data)))
 }
 
@@ -377,8 +380,7 @@ func (in *instance) forget(r *run, reported bool) error {
 		return nil
 	}
 	delete(in.runs, r.id)
-	for tok, p := range r.ops {
-		delete(r.ops, tok)
+	for _, p := range r.ops {
 		if p.done {
 			continue
 		}
@@ -386,6 +388,12 @@ func (in *instance) forget(r *run, reported bool) error {
 			return err
 		}
 	}
+	// What the module has not taken by now it never will: the check is
+	// gone.
+	for tok := range r.ops {
+		delete(in.tokens, tok)
+	}
+	clear(r.ops)
 	if in.fnCancel != nil && !reported {
 		return in.call(in.fnCancel, uint64(r.id))
 	}
@@ -482,8 +490,6 @@ type lane struct {
 	lastErr  string
 }
 
-const hangAfter = 30 * time.Second
-
 func backoff(failures int) time.Duration {
 	if failures <= 1 {
 		return 0
@@ -496,7 +502,7 @@ func (l *lane) instance() (*instance, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if in := l.inst; in != nil {
-		if !in.dead.Load() && in.busyFor() < hangAfter {
+		if !in.dead.Load() && in.busyFor() < time.Duration(maxCall.Load()) {
 			return in, nil
 		}
 		if !in.dead.Load() {
@@ -600,9 +606,17 @@ func (p *pool) run(r *run) {
 		r.finish(errorResult(r, err.Error()))
 		return
 	}
+	if r.finished.Load() {
+		// The check ended while an instance was made (_initialize can be
+		// slow): do not run it.
+		p.put(in)
+		return
+	}
 	in.current = r
 	r.setInstance(in)
+	in.callLimit.Store(r.hard.Add(time.Second).UnixNano())
 	err = in.call(in.fnCheck, uint64(r.id), uint64(len(r.input)))
+	in.callLimit.Store(0)
 	in.current = nil
 	clear(in.tokens)
 	if err != nil || in.dead.Load() {

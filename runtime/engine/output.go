@@ -47,22 +47,9 @@ func (o *output) write(stream string, p []byte) {
 	if len(o.tailBuf) > tailSize {
 		o.tailBuf = append(o.tailBuf[:0], o.tailBuf[len(o.tailBuf)-tailSize:]...)
 	}
-	now := time.Now()
-	if now.Sub(o.window) >= time.Minute {
-		if o.dropped > 0 {
-			o.log.Warn("module output over its cap was dropped", "bytes", o.dropped, "cap_per_minute", o.perMin)
-		}
-		o.window, o.used, o.dropped, o.warned = now, 0, 0, false
-	}
-	if o.used+len(p) > o.perMin {
-		o.dropped += len(p)
-		if !o.warned {
-			o.warned = true
-			o.log.Warn("module output cap reached; dropping output for the rest of the minute", "stream", stream, "cap_per_minute", o.perMin)
-		}
+	if !o.spend(stream, len(p)) {
 		return
 	}
-	o.used += len(p)
 	buf := append(o.partials[stream], p...)
 	for {
 		i := bytes.IndexByte(buf, '\n')
@@ -77,6 +64,35 @@ func (o *output) write(stream string, p []byte) {
 		buf = nil
 	}
 	o.partials[stream] = append([]byte(nil), buf...)
+}
+
+// allow reports whether n more bytes of stream (stdout, stderr, or the
+// zappy.log lines) fit this minute's budget, which they then use.
+func (o *output) allow(stream string, n int) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.spend(stream, n)
+}
+
+// spend is allow with o.mu held.
+func (o *output) spend(stream string, n int) bool {
+	now := time.Now()
+	if now.Sub(o.window) >= time.Minute {
+		if o.dropped > 0 {
+			o.log.Warn("module output over its cap was dropped", "bytes", o.dropped, "cap_per_minute", o.perMin)
+		}
+		o.window, o.used, o.dropped, o.warned = now, 0, 0, false
+	}
+	if o.used+n > o.perMin {
+		o.dropped += n
+		if !o.warned {
+			o.warned = true
+			o.log.Warn("module output cap reached; dropping output for the rest of the minute", "stream", stream, "cap_per_minute", o.perMin)
+		}
+		return false
+	}
+	o.used += n
+	return true
 }
 
 // tail returns the last bytes written, one line.

@@ -17,7 +17,9 @@ type Policy struct {
 	// (docs/PERFORMANCE.md). Only the bundled built-ins are trusted.
 	Trusted bool
 	// MemoryLimitPages caps linear memory (64 KiB pages). Default 4096
-	// (256 MiB) for multiplexed modules, 512 (32 MiB) for blocking ones.
+	// (256 MiB) for multiplexed modules, 512 (32 MiB) for blocking ones; at
+	// most 65535 (a full 4 GiB memory's size does not fit the 32 bits
+	// through which wazero reports and checks it).
 	MemoryLimitPages uint32
 	// MaxResultBytes caps the JSON a check returns. Default 1 MiB.
 	MaxResultBytes int

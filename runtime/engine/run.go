@@ -41,8 +41,9 @@ type run struct {
 	hardTimer atomic.Pointer[time.Timer]
 
 	// owned by the instance
-	inst *instance
-	ops  map[int64]*pendingOp
+	inst    *instance
+	ops     map[int64]*pendingOp // operations started and not taken
+	pending int                  // those of ops not completed
 }
 
 func (m *Module) newRun(ctx context.Context, req check.Request, done func(check.Result)) (*run, error) {
@@ -81,11 +82,23 @@ func (m *Module) newRun(ctx context.Context, req check.Request, done func(check.
 			r.afterAbort()
 		}
 	}
-	// The caller's context cancels the check too.
+	// The caller's context cancels the check too. r.done is wrapped before
+	// the AfterFunc is registered: an ended ctx runs r.cancelFn (and so
+	// r.done) at once, on another goroutine.
 	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, r.cancelFn)
+		var stop atomic.Pointer[func() bool]
 		prev := r.done
-		r.done = func(res check.Result) { stop(); prev(res) }
+		r.done = func(res check.Result) {
+			if s := stop.Load(); s != nil {
+				(*s)()
+			}
+			prev(res)
+		}
+		s := context.AfterFunc(ctx, r.cancelFn)
+		stop.Store(&s)
+		if r.finished.Load() {
+			s() // finished before stop was stored: nothing else unregisters it
+		}
 	}
 	return r, nil
 }
@@ -208,7 +221,9 @@ func (r *run) afterAbort() {
 		return
 	}
 	if in.mode == modeMultiplexed {
-		in.post(event{kind: evForget, run: r}, true)
+		// On a goroutine of its own: whoever ended the check (a caller
+		// canceling it, a timer) must not run the module's zappy_cancel.
+		in.post(event{kind: evForget, run: r}, false)
 	}
 }
 
@@ -251,7 +266,9 @@ func (r *run) resultFromGuest(data []byte) check.Result {
 		case "class":
 			res.Class = check.Class(val.Str())
 		case "message":
-			res.Message = val.Str()
+			// One line, valid UTF-8: it ends up in terminals, mail
+			// subjects and chat messages.
+			res.Message = oneLine(val.Str())
 		case "latency_ms":
 			if val.Kind() == zjson.Number {
 				if f := val.Float(); f >= 0 && !math.IsInf(f, 0) {

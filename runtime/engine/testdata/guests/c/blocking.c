@@ -18,7 +18,8 @@ EXPORT("zappy_abi_version") int abi_version(void) { return 1; }
 static const char manifest[] =
     "{\"abi\":1,\"name\":\"c-blocking\",\"version\":\"1.0.0\",\"mode\":\"blocking\",\"types\":["
     "{\"name\":\"hello\"},{\"name\":\"connect\",\"capabilities\":[\"tcp\"]},"
-    "{\"name\":\"loop\"},{\"name\":\"badptr\"},{\"name\":\"grow\"},{\"name\":\"nodone\"}]}";
+    "{\"name\":\"loop\"},{\"name\":\"badptr\"},{\"name\":\"grow\"},{\"name\":\"nodone\"},"
+    "{\"name\":\"spin_after_done\"}]}";
 
 EXPORT("zappy_manifest") long long zappy_manifest(void) {
     return ((long long)(unsigned)(unsigned long)manifest << 32) | (long long)(sizeof manifest - 1);
@@ -80,5 +81,8 @@ EXPORT("zappy_check") void zappy_check(long long id, int input_len) {
         }
     } else if (!strcmp(type, "nodone")) {
         return;
+    } else if (!strcmp(type, "spin_after_done")) {
+        done(id, "up", "reported, then looping");
+        for (;;) sink++;
     }
 }
