@@ -502,11 +502,13 @@ func (l *lane) instance() (*instance, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if in := l.inst; in != nil {
-		if !in.dead.Load() && in.busyFor() < time.Duration(maxCall.Load()) {
+		// The watchdog's rule, applied now rather than at its next tick.
+		why := in.stuck(time.Now())
+		if !in.dead.Load() && why == "" {
 			return in, nil
 		}
 		if !in.dead.Load() {
-			in.kill(fmt.Sprintf("the instance stopped responding (a call into it has run for %s)", in.busyFor().Round(time.Second)))
+			in.kill(why)
 		}
 		if time.Since(in.born) > time.Minute {
 			l.failures = 0 // it served well for a while: start the backoff afresh
@@ -598,17 +600,14 @@ func (p *pool) run(r *run) {
 		return
 	}
 	defer func() { <-p.sem }()
-	if r.finished.Load() {
-		return
-	}
 	in, err := p.get()
 	if err != nil {
 		r.finish(errorResult(r, err.Error()))
 		return
 	}
 	if r.finished.Load() {
-		// The check ended while an instance was made (_initialize can be
-		// slow): do not run it.
+		// The check ended while it waited for a slot or while an instance
+		// was made (_initialize can be slow): do not run it.
 		p.put(in)
 		return
 	}
