@@ -1,35 +1,14 @@
-// A blocking-mode check module in plain C (wasi-libc): the glue of
-// sdk/ABI.md section 8 plus a few check types for the engine's tests.
-#include <stdio.h>
+// A blocking-mode check module in plain C (wasi-libc), the glue of
+// sdk/ABI.md section 8 in zappy.h, with a few check types for the tests.
+#include "zappy.h"
 #include <stdlib.h>
 #include <string.h>
 
-#define IMPORT(name) __attribute__((import_module("zappy"), import_name(name)))
-#define EXPORT(name) __attribute__((export_name(name)))
-
-IMPORT("input") int zappy_input(long long check, void *ptr, int cap);
-IMPORT("op") long long zappy_op(long long check, int op, const void *req, int req_len, const void *data, int data_len);
-IMPORT("await") long long zappy_await(long long token);
-IMPORT("take") long long zappy_take(long long token, void *json, int json_cap, void *data, int data_cap);
-IMPORT("done") int zappy_done(long long check, const void *ptr, int len);
-
-EXPORT("zappy_abi_version") int abi_version(void) { return 1; }
-
-static const char manifest[] =
+ZAPPY_MANIFEST(
     "{\"abi\":1,\"name\":\"c-blocking\",\"version\":\"1.0.0\",\"mode\":\"blocking\",\"types\":["
     "{\"name\":\"hello\"},{\"name\":\"connect\",\"capabilities\":[\"tcp\"]},"
     "{\"name\":\"loop\"},{\"name\":\"badptr\"},{\"name\":\"grow\"},{\"name\":\"nodone\"},"
-    "{\"name\":\"spin_after_done\"}]}";
-
-EXPORT("zappy_manifest") long long zappy_manifest(void) {
-    return ((long long)(unsigned)(unsigned long)manifest << 32) | (long long)(sizeof manifest - 1);
-}
-
-static void done(long long id, const char *status, const char *msg) {
-    char buf[512];
-    int n = snprintf(buf, sizeof buf, "{\"status\":\"%s\",\"message\":\"%s\"}", status, msg);
-    zappy_done(id, buf, n);
-}
+    "{\"name\":\"spin_after_done\"}]}")
 
 // field copies the string value of "key" from flat JSON (enough for tests).
 static int field(const char *json, const char *key, char *out, int cap) {

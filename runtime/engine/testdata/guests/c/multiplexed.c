@@ -1,32 +1,12 @@
 // A multiplexed-mode check module in plain C (wasi-libc) for the engine's
 // sandbox tests: checks that misbehave after or around their result.
-#include <stdio.h>
+#include "zappy.h"
 #include <string.h>
 
-#define IMPORT(name) __attribute__((import_module("zappy"), import_name(name)))
-#define EXPORT(name) __attribute__((export_name(name)))
-
-IMPORT("input") int zappy_input(long long check, void *ptr, int cap);
-IMPORT("op") long long zappy_op(long long check, int op, const void *req, int req_len, const void *data, int data_len);
-IMPORT("done") int zappy_done(long long check, const void *ptr, int len);
-IMPORT("log") void zappy_log(long long check, int level, const void *ptr, int len);
-
-EXPORT("zappy_abi_version") int abi_version(void) { return 1; }
-
-static const char manifest[] =
+ZAPPY_MANIFEST(
     "{\"abi\":1,\"name\":\"c-multiplexed\",\"version\":\"1.0.0\",\"mode\":\"multiplexed\",\"types\":["
     "{\"name\":\"spin_after_done\"},{\"name\":\"spin_in_cancel\"},{\"name\":\"token_flood\"},"
-    "{\"name\":\"log_flood\"},{\"name\":\"messy_message\"},{\"name\":\"hello\"}]}";
-
-EXPORT("zappy_manifest") long long zappy_manifest(void) {
-    return ((long long)(unsigned)(unsigned long)manifest << 32) | (long long)(sizeof manifest - 1);
-}
-
-static void done(long long id, const char *status, const char *msg) {
-    char buf[512];
-    int n = snprintf(buf, sizeof buf, "{\"status\":\"%s\",\"message\":\"%s\"}", status, msg);
-    zappy_done(id, buf, n);
-}
+    "{\"name\":\"log_flood\"},{\"name\":\"messy_message\"},{\"name\":\"hello\"}]}")
 
 static volatile int sink;
 static char in[4096];
