@@ -39,6 +39,7 @@ type run struct {
 	mu        sync.Mutex
 	violation string // a sandbox violation: the check's result becomes error
 	hardTimer atomic.Pointer[time.Timer]
+	stopCtx   atomic.Pointer[func() bool] // unregisters the caller's context's hook
 
 	// owned by the instance
 	inst    *instance
@@ -82,23 +83,12 @@ func (m *Module) newRun(ctx context.Context, req check.Request, done func(check.
 			r.afterAbort()
 		}
 	}
-	// The caller's context cancels the check too. r.done is wrapped before
-	// the AfterFunc is registered: an ended ctx runs r.cancelFn (and so
-	// r.done) at once, on another goroutine.
+	// The caller's context cancels the check too. Like the hard timer, its
+	// hook is published atomically: an ended ctx runs r.cancelFn (and so
+	// finish) at once, on another goroutine.
 	if ctx.Done() != nil {
-		var stop atomic.Pointer[func() bool]
-		prev := r.done
-		r.done = func(res check.Result) {
-			if s := stop.Load(); s != nil {
-				(*s)()
-			}
-			prev(res)
-		}
-		s := context.AfterFunc(ctx, r.cancelFn)
-		stop.Store(&s)
-		if r.finished.Load() {
-			s() // finished before stop was stored: nothing else unregisters it
-		}
+		stop := context.AfterFunc(ctx, r.cancelFn)
+		r.stopCtx.Store(&stop)
 	}
 	return r, nil
 }
@@ -181,6 +171,9 @@ func (r *run) finish(res check.Result) bool {
 	}
 	if t := r.hardTimer.Load(); t != nil {
 		t.Stop()
+	}
+	if stop := r.stopCtx.Load(); stop != nil {
+		(*stop)()
 	}
 	r.cancel()
 	r.handles.CloseAll()
