@@ -41,7 +41,7 @@ func checkCert(c *zappy.Check) zappy.Result {
 		"cert": leaf, "chain": info.JSON.Get("chain"), "days_left": info.DaysLeft, "fingerprint": info.Fingerprint,
 		"version": info.Version, "cipher_suite": info.CipherSuite, "alpn": info.ALPN,
 		"verified": info.Verified, "pinned": info.Pinned, "subject": info.Subject, "issuer": info.Issuer,
-		"not_before": leaf.Get("not_before").Str(), "not_after": info.NotAfter,
+		"not_before": info.NotBefore, "not_after": info.NotAfter,
 	}}
 	res = res.Metric("days_left", info.DaysLeft, "").Metric("handshake_ms", info.JSON.Get("handshake_ms").Float(), "ms")
 	if err != nil {
@@ -55,12 +55,13 @@ func checkCert(c *zappy.Check) zappy.Result {
 	}
 	critical := c.Config.Get("critical_days").Float()
 	subject := leaf.Get("subject").Str()
-	notBefore, _ := time.Parse(time.RFC3339Nano, leaf.Get("not_before").Str())
+	notBefore, _ := time.Parse(time.RFC3339Nano, info.NotBefore)
 	early := !notBefore.IsZero() && time.Now().Before(notBefore)
+	validFrom := "not valid before " + notBefore.UTC().Format(time.RFC3339)
 	switch {
 	case early && !ignoreExpiry:
 		in := strconv.FormatFloat(time.Until(notBefore).Hours()/24, 'f', 1, 64)
-		return withFields(zappy.DownMsg("certificate "+subject+" is not valid before "+notBefore.UTC().Format(time.RFC3339)+" (in "+in+" days)"), res)
+		return withFields(zappy.DownMsg("certificate "+subject+" is "+validFrom+" (in "+in+" days)"), res)
 	case days < 0 && !ignoreExpiry:
 		return withFields(zappy.DownMsg("certificate "+subject+" expired "+strconv.FormatFloat(-days, 'f', 1, 64)+" days ago ("+info.NotAfter+")"), res)
 	case days < critical && !ignoreExpiry:
@@ -78,7 +79,7 @@ func checkCert(c *zappy.Check) zappy.Result {
 	}
 	switch {
 	case early:
-		left = "not valid before " + notBefore.UTC().Format(time.RFC3339) + " (ignore_ssl_expiry)"
+		left = validFrom + " (ignore_ssl_expiry)"
 	case days < 0:
 		left = "expired " + strconv.FormatFloat(-days, 'f', 1, 64) + " days ago (ignore_ssl_expiry)"
 	default:

@@ -152,6 +152,7 @@ type TLSInfo struct {
 	Pinned      bool
 	Subject     string
 	Issuer      string
+	NotBefore   string // the leaf's validity, RFC 3339
 	NotAfter    string
 	JSON        zjson.Value
 }
@@ -173,6 +174,7 @@ func tlsInfo(v zjson.Value) *TLSInfo {
 		Pinned:      v.Get("pinned").Truthy(),
 		Subject:     leaf.Get("subject").Str(),
 		Issuer:      leaf.Get("issuer").Str(),
+		NotBefore:   leaf.Get("not_before").Str(),
 		NotAfter:    leaf.Get("not_after").Str(),
 		JSON:        v,
 	}
