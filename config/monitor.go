@@ -173,25 +173,26 @@ func (p *parser) monitor(cfg *Config, i int, n *yaml.Node) *Monitor {
 	if known && o.present("content_type") && !o.present("send") {
 		o.fail("content_type", "can only be given with send")
 	}
-	// A payload the check could not decode is refused here, not at every
-	// run (an invalid content_type is reported on its own).
-	if known && o.has("send") && (!o.present("content_type") || o.has("content_type")) && (typ == "tcp" || typ == "udp") {
-		if _, err := payload.Decode(o.str("send"), o.str("content_type")); err != nil {
-			o.fail("send", "%s (content_type: %s)", strings.TrimPrefix(err.Error(), "send "), o.str("content_type"))
-		}
-	}
 	if known {
 		switch typ {
+		case "tcp", "udp":
+			// A payload the check could not decode is refused here, not
+			// at every run (an invalid content_type is reported on its
+			// own).
+			if o.has("send") && (!o.present("content_type") || o.has("content_type")) {
+				if _, err := payload.Decode(o.str("send"), o.str("content_type")); err != nil {
+					o.fail("send", "%s (content_type: %s)", strings.TrimPrefix(err.Error(), "send "), o.str("content_type"))
+				}
+			}
+			if typ == "udp" && o.boolOr("fire_and_forget", false) && o.present("expect") {
+				o.fail("fire_and_forget", "cannot be combined with expect: an expected reply is one the check waits for")
+			}
 		case "cert":
 			if o.has("warn_days") && o.has("critical_days") && o.numOr("critical_days", 0) > o.numOr("warn_days", 0) {
 				o.fail("critical_days", "must not exceed warn_days (%v > %v): the certificate would be down before it is ever degraded", o.numOr("critical_days", 0), o.numOr("warn_days", 0))
 			}
 		case "ports", "port", "host":
 			p.snmpRules(o)
-		case "udp":
-			if o.boolOr("fire_and_forget", false) && o.present("expect") {
-				o.fail("fire_and_forget", "cannot be combined with expect: an expected reply is one the check waits for")
-			}
 		case "http", "quic":
 			if method := o.str("method"); o.has("method") && !methodRE.MatchString(method) {
 				msg := fmt.Sprintf("must be an upper-case HTTP method like GET, HEAD or POST (got %q)", method)
