@@ -140,7 +140,9 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, p Policy) (
 	}
 	// The memory cap's default depends on the module's mode, known once it
 	// is compiled: with no cap of its own, a module found to be blocking
-	// (smaller default) is compiled again for a runtime with its cap.
+	// (smaller default) is compiled again for a runtime with its cap (a
+	// read of the compilation cache, when there is one: the cache's key
+	// is the module's content).
 	m := &Module{e: e, name: name, lanes: map[string]*lane{}, instances: map[*instance]struct{}{}, log: e.log.With("module", name)}
 	limit := p.withDefaults(modeMultiplexed).MemoryLimitPages
 	if err := m.compile(ctx, wasm, p, limit); err != nil {

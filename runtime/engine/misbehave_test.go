@@ -59,7 +59,7 @@ func TestMisbehaviourAroundResults(t *testing.T) {
 		if res.Status != check.Error || !strings.Contains(res.Message, want) {
 			t.Fatalf("got %s %q, want error containing %q", res.Status, res.Message, want)
 		}
-		for in := range m.instances {
+		for _, in := range m.liveInstances() {
 			if n := len(in.tokens); n > 0 && !in.dead.Load() {
 				t.Errorf("the instance still holds %d results of ended checks", n)
 			}
