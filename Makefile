@@ -85,7 +85,7 @@ bench-tcp:
 	@if unshare -n true 2>/dev/null; then ns="unshare -n"; else \
 		echo "bench-tcp: cannot unshare -n (not root?): the runs share this network namespace"; ns=""; fi; \
 	cd builtin && for i in $$(seq $(COUNT)); do \
-		for b in TCPConnectDirect TCPConnectDirectConn TCPCheckBuiltin TCPCheckLeanC; do \
+		for b in TCPConnectDirect TCPConnectDirectConn TCPCheckBuiltin TCPCheckLeanC TCPCheckLeanGo; do \
 			$$ns sh -c "{ [ -z '$$ns' ] || { ip link set lo up && $(PORTS_CMD) true; }; } && ../bin/builtin.test -test.run '^\$$' \
 				-test.bench '^Benchmark$$b\$$/^inflight=64\$$' -test.benchtime $(TCP_CHECKS)x" || exit 1; \
 		done; \

@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -29,7 +28,7 @@ import (
 	"github.com/zappy-mon/zappy/runtime/engine"
 )
 
-// workDir holds the built module, the compilation cache and the CLI binary.
+// workDir holds the compilation cache and the CLI binary.
 var workDir string
 
 func TestMain(m *testing.M) {
@@ -43,36 +42,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var (
-	wasmOnce sync.Once
-	wasmPath string
-	wasmErr  error
-)
-
-// buildModule compiles the example to wasm once per test binary.
+// buildModule compiles the example to wasm (once per test binary) and
+// writes it into the test's directory for the CLI; it returns the path.
 func buildModule(t *testing.T) string {
 	t.Helper()
-	wasmOnce.Do(func() {
-		wasmPath = filepath.Join(workDir, "smtp-check.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", wasmPath, ".")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			wasmErr = fmt.Errorf("building the example: %v\n%s", err, out)
-		}
-	})
-	if wasmErr != nil {
-		t.Fatal(wasmErr)
+	path := filepath.Join(t.TempDir(), "smtp-check.wasm")
+	if err := os.WriteFile(path, testutil.BuildGo(t, "."), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	return wasmPath
+	return path
 }
 
 // loadModule loads the built example into a fresh engine.
 func loadModule(t *testing.T) *engine.Module {
 	t.Helper()
-	wasm, err := os.ReadFile(buildModule(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	wasm := testutil.BuildGo(t, ".")
 	e, err := engine.New(engine.Options{CacheDir: filepath.Join(workDir, "cache")})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -44,5 +45,38 @@ func CompileC(t testing.TB, src string) []byte {
 		compiled.wasm = map[string][]byte{}
 	}
 	compiled.wasm[src] = wasm
+	return wasm
+}
+
+// BuildGo compiles the Go package pkg (a path relative to the test's
+// directory, e.g. "./testdata/guests/echo") into a wasip1 reactor module
+// (-buildmode=c-shared) with the given build tags, once per test process,
+// and returns the module.
+func BuildGo(t testing.TB, pkg string, tags ...string) []byte {
+	t.Helper()
+	key := "go:" + pkg + ":" + strings.Join(tags, ",")
+	compiled.Lock()
+	defer compiled.Unlock()
+	if wasm, ok := compiled.wasm[key]; ok {
+		return wasm
+	}
+	out := filepath.Join(t.TempDir(), "guest.wasm")
+	args := []string{"build", "-buildmode=c-shared", "-o", out}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the Go guest %s: %v\n%s", pkg, err, b)
+	}
+	wasm, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if compiled.wasm == nil {
+		compiled.wasm = map[string][]byte{}
+	}
+	compiled.wasm[key] = wasm
 	return wasm
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,11 +19,7 @@ import (
 	"github.com/zappy-mon/zappy/runtime/check"
 )
 
-var (
-	guestDir  string
-	guestMu   sync.Mutex
-	guestWasm = map[string][]byte{}
-)
+var guestDir string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "zappy-engine-test")
@@ -40,29 +35,7 @@ func TestMain(m *testing.M) {
 // buildGuest compiles testdata/guests/<name> for wasip1 once per test binary.
 func buildGuest(t testing.TB, name string, tags ...string) []byte {
 	t.Helper()
-	key := name + strings.Join(tags, ",")
-	guestMu.Lock()
-	defer guestMu.Unlock()
-	if b, ok := guestWasm[key]; ok {
-		return b
-	}
-	out := filepath.Join(guestDir, strings.ReplaceAll(key, ",", "_")+".wasm")
-	args := []string{"build", "-buildmode=c-shared", "-o", out}
-	if len(tags) > 0 {
-		args = append(args, "-tags", strings.Join(tags, ","))
-	}
-	args = append(args, "./testdata/guests/"+name)
-	cmd := exec.Command("go", args...)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building guest %s: %v\n%s", name, err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	guestWasm[key] = b
-	return b
+	return testutil.BuildGo(t, "./testdata/guests/"+name, tags...)
 }
 
 // testEngine makes an engine with a per-test compile cache and a log buffer.

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -22,28 +21,15 @@ import (
 	"github.com/zappy-mon/zappy/runtime/scheduler"
 )
 
-var (
-	portsimOnce sync.Once
-	portsimPath string
-	portsimErr  error
-)
-
 // portsimModule compiles testdata/guests/portsim (a module reporting switch
-// port changes as events) once per test binary.
+// port changes as events) once per test binary and returns its path.
 func portsimModule(t *testing.T) string {
 	t.Helper()
-	portsimOnce.Do(func() {
-		portsimPath = filepath.Join(cacheDir, "portsim.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", portsimPath, "./testdata/guests/portsim")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			portsimErr = fmt.Errorf("building the portsim guest: %v\n%s", err, out)
-		}
-	})
-	if portsimErr != nil {
-		t.Fatal(portsimErr)
+	path := filepath.Join(t.TempDir(), "portsim.wasm")
+	if err := os.WriteFile(path, testutil.BuildGo(t, "./testdata/guests/portsim"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	return portsimPath
+	return path
 }
 
 // switches serves the port lists of simulated switches, one per path; a
