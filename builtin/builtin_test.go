@@ -533,6 +533,11 @@ func httpMux() http.Handler {
 	})
 	mux.HandleFunc("/r/1", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/r/2", http.StatusFound) })
 	mux.HandleFunc("/r/2", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ok", http.StatusMovedPermanently) })
+	// /away redirects to another host name for the same server.
+	mux.HandleFunc("/away", func(w http.ResponseWriter, r *http.Request) {
+		_, port, _ := net.SplitHostPort(r.Host)
+		http.Redirect(w, r, "http://localhost:"+port+"/ok", http.StatusFound)
+	})
 	return mux
 }
 
@@ -678,6 +683,13 @@ func TestHTTP(t *testing.T) {
 					{"url": plain + "/r/2", "code": 301, "location": plain + "/ok"},
 				},
 			},
+		},
+		{
+			// The built-ins are trusted: redirects leave the allow-list
+			// (the check's own host), as APMonitor follows them.
+			name: "redirect to another host", target: plain + "/away",
+			status: check.Up, class: check.Success, message: "200 OK in {ms} ms after 1 redirect(s)",
+			fields: map[string]any{"url": "http://localhost:" + plain[strings.LastIndex(plain, ":")+1:] + "/ok", "code": 200},
 		},
 		{
 			name: "redirect not followed", target: plain + "/r/1", config: map[string]any{"max_redirects": 0},

@@ -31,6 +31,12 @@ type Env interface {
 	Handles() *Handles
 	// MaxBytes caps any payload read from the network for the module.
 	MaxBytes() int64
+	// FollowAnyRedirect reports whether the redirects an HTTP target
+	// issues may lead anywhere (the trusted built-ins, whose http type
+	// follows them as APMonitor does) rather than only where Allow
+	// permits: a target must not steer a sandboxed module to hosts it may
+	// not reach itself, and hand it their answers.
+	FollowAnyRedirect() bool
 }
 
 // Exec performs a prepared operation's I/O. resp is encoded with
@@ -512,6 +518,9 @@ func prepHTTP(fn func(context.Context, HTTPRequest, []byte) (HTTPResponse, []byt
 			return nil, err
 		}
 		r.MaxBodyBytes = byteCap(env, r.MaxBodyBytes, defaultBodyCap)
+		if !env.FollowAnyRedirect() {
+			r.Allow = env.Allow
+		}
 		return func(ctx context.Context) (any, []byte, error) {
 			resp, body, err := fn(ctx, r, data)
 			return resp, body, err

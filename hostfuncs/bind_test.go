@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +21,8 @@ type testEnv struct {
 	allowed string
 	handles Handles
 	max     int64
+	// anyRedirect lets HTTP redirects leave the allow-list.
+	anyRedirect bool
 }
 
 func (e *testEnv) Allow(host string, port int) error {
@@ -26,8 +31,9 @@ func (e *testEnv) Allow(host string, port int) error {
 	}
 	return fmt.Errorf("destination %s:%d is not in the allow-list", host, port)
 }
-func (e *testEnv) Handles() *Handles { return &e.handles }
-func (e *testEnv) MaxBytes() int64   { return e.max }
+func (e *testEnv) Handles() *Handles       { return &e.handles }
+func (e *testEnv) MaxBytes() int64         { return e.max }
+func (e *testEnv) FollowAnyRedirect() bool { return e.anyRedirect }
 
 func TestEncodeResult(t *testing.T) {
 	tests := []struct {
@@ -122,22 +128,7 @@ func TestConnectReadCloseThroughOps(t *testing.T) {
 		}
 	}()
 	env := &testEnv{allowed: "127.0.0.1", max: 3, handles: Handles{Max: 1}}
-	ctx := context.Background()
-	run := func(id int32, req string) (string, []byte, error) {
-		start, err := LookupOp(id).Begin(env, []byte(req), nil)
-		if err != nil {
-			return "", nil, err
-		}
-		type outcome struct {
-			resp any
-			out  []byte
-			err  error
-		}
-		ch := make(chan outcome, 1)
-		start(ctx, func(resp any, out []byte, err error, _ bool) { ch <- outcome{resp, out, err} })
-		o := <-ch
-		return string(EncodeResult(o.resp, o.err)), o.out, o.err
-	}
+	run := func(id int32, req string) (string, []byte, error) { return runOp(env, id, req) }
 	res, _, err := run(1, fmt.Sprintf(`{"address":%q}`, ln.Addr()))
 	if err != nil || !strings.Contains(res, `"handle":1`) {
 		t.Fatalf("connect: %s %v", res, err)
@@ -157,6 +148,71 @@ func TestConnectReadCloseThroughOps(t *testing.T) {
 	}
 	if env.handles.Len() != 0 {
 		t.Fatal("handle not closed")
+	}
+}
+
+// runOp begins and performs operation id with request req as a module
+// would, and returns its encoded result, payload and error.
+func runOp(env Env, id int32, req string) (string, []byte, error) {
+	start, err := LookupOp(id).Begin(env, []byte(req), nil)
+	if err != nil {
+		return "", nil, err
+	}
+	type outcome struct {
+		resp any
+		out  []byte
+		err  error
+	}
+	ch := make(chan outcome, 1)
+	start(context.Background(), func(resp any, out []byte, err error, _ bool) { ch <- outcome{resp, out, err} })
+	o := <-ch
+	return string(EncodeResult(o.resp, o.err)), o.out, o.err
+}
+
+// opID returns the ID of the operation called name.
+func opID(t *testing.T, name string) int32 {
+	t.Helper()
+	for _, o := range Ops {
+		if o != nil && o.Name == name {
+			return o.ID
+		}
+	}
+	t.Fatalf("no operation %s", name)
+	return 0
+}
+
+// TestHTTPRedirectThroughOps: through the operation table, a redirect to a
+// host outside the allow-list is refused unless the module may follow
+// redirects anywhere (the trusted built-ins).
+func TestHTTPRedirectThroughOps(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		io.WriteString(w, "elsewhere")
+	}))
+	defer other.Close()
+	_, port, _ := net.SplitHostPort(other.Listener.Addr().String())
+	target := httptest.NewServer(http.RedirectHandler("http://localhost:"+port+"/x", http.StatusFound))
+	defer target.Close()
+	req := fmt.Sprintf(`{"url":%q}`, target.URL+"/")
+	tests := []struct {
+		anyRedirect bool
+		code        Code   // "" for success
+		result      string // in the encoded result
+	}{
+		{false, CodeDenied, `"redirects":[{"url":"` + target.URL + `/","code":302`},
+		{true, "", `"code":200`},
+	}
+	for _, tt := range tests {
+		env := &testEnv{allowed: "127.0.0.1", max: 1 << 20, anyRedirect: tt.anyRedirect}
+		before := elsewhere.Load()
+		res, _, err := runOp(env, opID(t, "http.request"), req)
+		if Classify(err) != tt.code || !strings.Contains(res, tt.result) {
+			t.Errorf("anyRedirect=%v: %s, error %v (%s); want code %q and %s", tt.anyRedirect, res, err, Classify(err), tt.code, tt.result)
+		}
+		if reached := elsewhere.Load() > before; reached != tt.anyRedirect {
+			t.Errorf("anyRedirect=%v: redirect target reached: %v", tt.anyRedirect, reached)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +38,11 @@ type HTTPRequest struct {
 	TimeoutMS    int               `json:"timeout_ms,omitempty"`     // whole exchange incl. redirects and body; 0 = ctx only
 	MaxBodyBytes int               `json:"max_body_bytes,omitempty"` // body read cap; 0 = 1 MiB
 	MaxRedirects *int              `json:"max_redirects,omitempty"`  // nil = 10, 0 = return the redirect itself
-	TLS          TLSOptions        `json:"tls"`                      // applies to every HTTPS hop
+	TLS          TLSOptions        `json:"tls"`                      // applies to every HTTPS hop (server_name: to the original host only)
+	// Allow, when set, is asked about the host and port of every hop
+	// before it is connected to, the redirects included; a refusal ends
+	// the exchange with code denied. The sandbox sets it to its allow-list.
+	Allow func(host string, port int) error `json:"-"`
 }
 
 // HTTPRedirect is one redirect response of a chain: the URL that answered,
@@ -93,10 +98,11 @@ type HTTPResponse struct {
 // response carries whatever was learnt (redirects, timings, TLS chain).
 //
 // Redirects: 301, 302 and 303 turn methods other than GET and HEAD into a GET
-// without body; 307 and 308 keep method and body. The host override and the
-// Authorization, Cookie and Proxy-Authorization headers go only to the
-// original host:port. A loop or more than max_redirects hops fails with code
-// protocol.
+// without body; 307 and 308 keep method and body. The host override,
+// tls.server_name and the Authorization, Cookie and Proxy-Authorization
+// headers go only to the original host:port. A loop or more than
+// max_redirects hops fails with code protocol; a hop req.Allow refuses fails
+// with code denied.
 func HTTP(ctx context.Context, req HTTPRequest, body []byte) (HTTPResponse, []byte, error) {
 	return httpExchange(ctx, req, body, httpOverTCP)
 }
@@ -273,15 +279,24 @@ func (h *httpHop) describeTLS() *TLSInfo {
 	if !h.tlsStart.IsZero() && !h.tlsDone.IsZero() {
 		hs = h.tlsDone.Sub(h.tlsStart)
 	}
+	var info TLSInfo
 	switch {
 	case h.resp != nil && h.resp.TLS != nil:
-		info := DescribeConnection(*h.resp.TLS, h.tls, hs)
-		return &info
+		info = DescribeConnection(*h.resp.TLS, h.tls, hs)
 	case h.seen != nil && len(h.seen.PeerCertificates) > 0:
-		info := DescribeConnection(*h.seen, h.tls, hs)
-		return &info
+		info = DescribeConnection(*h.seen, h.tls, hs)
+		if h.verifyErr != nil {
+			info.Verified, info.Pinned = false, false
+		}
+	default:
+		return nil
 	}
-	return nil
+	if info.ServerName == "" {
+		// No SNI is sent for an IP address; report the name the
+		// certificate was checked against, as Handshake does.
+		info.ServerName = cmp.Or(h.tls.ServerName, h.serverName)
+	}
+	return &info
 }
 
 // failure turns a hop error into an *Error: a verification verdict wins, a
@@ -369,6 +384,9 @@ func httpExchange(ctx context.Context, r HTTPRequest, body []byte, p httpProtoco
 	if err != nil {
 		return out, nil, err
 	}
+	if err := allowHop(r.Allow, pl.url); err != nil {
+		return out, nil, &Error{Code: CodeDenied, Message: strings.TrimSpace(p.name+" "+pl.method+" "+pl.url.String()) + ": " + err.Error(), Err: err}
+	}
 	ctx, cancel := withTimeout(ctx, r.TimeoutMS)
 	defer cancel()
 
@@ -378,9 +396,15 @@ func httpExchange(ctx context.Context, r HTTPRequest, body []byte, p httpProtoco
 		h := &httpHop{tls: r.TLS, quic: p.quic}
 		doing := strings.TrimSpace(p.name + " " + method + " " + cur.String())
 		out.URL = cur.String()
+		// Until this hop answers, no response describes it (the previous
+		// one is in out.Redirects).
+		out.Code, out.Status, out.Proto, out.Headers, out.ContentLength = 0, "", "", nil, -1
 		hdr := header.Clone()
 		sameHost := cur.Host == pl.url.Host
 		if !sameHost {
+			// Like the host override, server_name names the original
+			// host's certificate; another host is verified by its own name.
+			h.tls.ServerName = ""
 			for _, k := range []string{"Authorization", "Cookie", "Proxy-Authorization"} {
 				hdr.Del(k)
 			}
@@ -466,8 +490,27 @@ func httpExchange(ctx context.Context, r HTTPRequest, body []byte, p httpProtoco
 			return stop("redirect loop: %s was already visited", next)
 		}
 		visited[key] = true
+		if err := allowHop(r.Allow, next); err != nil {
+			out.Timings.TotalMS = durationMS(time.Since(start))
+			return out, nil, &Error{Code: CodeDenied, Message: fmt.Sprintf("%s: %d redirect to %s: %v", doing, resp.StatusCode, next, err), Err: err}
+		}
 		cur = next
 	}
+}
+
+// allowHop asks allow, when set, whether the hop to u may be made.
+func allowHop(allow func(string, int) error, u *url.URL) error {
+	if allow == nil {
+		return nil
+	}
+	port := 443
+	if u.Scheme == "http" {
+		port = 80
+	}
+	if p := u.Port(); p != "" {
+		port, _ = strconv.Atoi(p)
+	}
+	return allow(u.Hostname(), port)
 }
 
 // redirectTarget resolves the Location of a redirect response against the

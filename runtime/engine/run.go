@@ -149,6 +149,10 @@ func (r *run) Handles() *hostfuncs.Handles { return &r.handles }
 // MaxBytes implements hostfuncs.Env.
 func (r *run) MaxBytes() int64 { return r.m.policy.MaxResponseBytes }
 
+// FollowAnyRedirect implements hostfuncs.Env: only trusted modules (the
+// built-ins) follow HTTP redirects outside the allow-list.
+func (r *run) FollowAnyRedirect() bool { return r.m.policy.Trusted }
+
 func (r *run) violate(msg string) {
 	r.mu.Lock()
 	if r.violation == "" {

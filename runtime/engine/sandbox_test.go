@@ -2,7 +2,10 @@ package engine
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -23,6 +26,11 @@ func TestHostileModules(t *testing.T) {
 	addr := listener(t, "220 ok", 0)
 	other := listener(t, "220 other", 0)
 	good := load(t, e, "good", Policy{})
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "secret") }))
+	defer elsewhere.Close()
+	_, elsewherePort, _ := net.SplitHostPort(elsewhere.Listener.Addr().String())
+	redirector := httptest.NewServer(http.RedirectHandler("http://localhost:"+elsewherePort+"/", http.StatusFound))
+	defer redirector.Close()
 	tests := []struct {
 		name    string
 		policy  Policy
@@ -37,6 +45,8 @@ func TestHostileModules(t *testing.T) {
 			[]string{"invalid pointer or length to zappy.op", "ptr=0xfffffff0"}},
 		{"destination outside the allow-list", Policy{}, check.Request{Type: "elsewhere", Target: "tcp://" + addr, Timeout: time.Second, Config: cfg("other", "10.255.255.1:25")},
 			[]string{"denied: destination 10.255.255.1:25 is not in the allow-list", `reported: "ignoring: `}},
+		{"redirect outside the allow-list", Policy{}, check.Request{Type: "fetch", Target: redirector.URL + "/", Timeout: time.Second},
+			[]string{"denied: destination localhost:" + elsewherePort + " is not in the allow-list"}},
 		{"primitive without capability", Policy{}, check.Request{Type: "nocap", Target: "udp://127.0.0.1:9", Timeout: time.Second},
 			[]string{`denied: module hostile may not use udp.exchange (capability "udp" not granted)`}},
 		{"oversized result", Policy{}, check.Request{Type: "bigresult", Timeout: 2 * time.Second},

@@ -39,6 +39,15 @@ func init() {
 		}
 		return zappy.Up("connected to " + info.Remote)
 	}, "tcp")
+	// fetch: GET the target URL and report its body, wherever the
+	// target's redirects lead.
+	reg("fetch", func(c *zappy.Check) zappy.Result {
+		resp, err := c.HTTP(zappy.HTTPRequest{URL: c.Target})
+		if err != nil {
+			return zappy.Down(err)
+		}
+		return zappy.Up("fetched: " + string(resp.Body))
+	}, "http")
 	// banner: connect and read a line.
 	reg("banner", func(c *zappy.Check) zappy.Result {
 		conn, err := c.DialTCP(c.Target, nil)
