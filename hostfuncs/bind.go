@@ -510,11 +510,7 @@ func prepHTTP(fn func(context.Context, HTTPRequest, []byte) (HTTPResponse, []byt
 		if err != nil || u.Host == "" {
 			return nil, Errorf(CodeInvalid, "url %q: want scheme://host[:port]/path", r.URL)
 		}
-		port, _ := strconv.Atoi(u.Port())
-		if port == 0 {
-			port = map[string]int{"http": 80, "https": 443}[u.Scheme]
-		}
-		if err := allow(env, u.Hostname(), port); err != nil {
+		if err := allow(env, u.Hostname(), urlPort(u)); err != nil {
 			return nil, err
 		}
 		r.MaxBodyBytes = byteCap(env, r.MaxBodyBytes, defaultBodyCap)

@@ -400,7 +400,7 @@ func httpExchange(ctx context.Context, r HTTPRequest, body []byte, p httpProtoco
 		// one is in out.Redirects).
 		out.Code, out.Status, out.Proto, out.Headers, out.ContentLength = 0, "", "", nil, -1
 		hdr := header.Clone()
-		sameHost := cur.Host == pl.url.Host
+		sameHost := hostPort(cur) == hostPort(pl.url)
 		if !sameHost {
 			// Like the host override, server_name names the original
 			// host's certificate; another host is verified by its own name.
@@ -503,14 +503,24 @@ func allowHop(allow func(string, int) error, u *url.URL) error {
 	if allow == nil {
 		return nil
 	}
-	port := 443
+	return allow(u.Hostname(), urlPort(u))
+}
+
+// urlPort is u's port, or its scheme's default.
+func urlPort(u *url.URL) int {
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
+	}
 	if u.Scheme == "http" {
-		port = 80
+		return 80
 	}
-	if p := u.Port(); p != "" {
-		port, _ = strconv.Atoi(p)
-	}
-	return allow(u.Hostname(), port)
+	return 443
+}
+
+// hostPort is u's lower-case host name and port (the scheme's default
+// when the URL has none): HOST:80 and host are the same server.
+func hostPort(u *url.URL) string {
+	return net.JoinHostPort(strings.ToLower(strings.TrimSuffix(u.Hostname(), ".")), strconv.Itoa(urlPort(u)))
 }
 
 // redirectTarget resolves the Location of a redirect response against the

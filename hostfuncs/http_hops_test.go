@@ -7,6 +7,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -246,6 +247,31 @@ func TestHTTPFailedHopAfterRedirect(t *testing.T) {
 						resp.Code, resp.Status, resp.Proto, resp.Headers, resp.ContentLength)
 				}
 			})
+		}
+	}
+}
+
+// TestHostPort: the hops of a redirect chain count as the original host
+// (which keeps the host override, server_name and credentials) whatever
+// the case of the name, a trailing dot or an explicit default port.
+func TestHostPort(t *testing.T) {
+	tests := []struct{ a, b string }{
+		{"http://NAS.lan/", "http://nas.lan:80/x"},
+		{"https://example.com./", "https://EXAMPLE.com:443/"},
+		{"http://[::1]:8080/", "http://[::1]:8080/y"},
+	}
+	for _, tt := range tests {
+		a, _ := url.Parse(tt.a)
+		b, _ := url.Parse(tt.b)
+		if hostPort(a) != hostPort(b) {
+			t.Errorf("%s and %s: %s vs %s", tt.a, tt.b, hostPort(a), hostPort(b))
+		}
+	}
+	for _, pair := range [][2]string{{"http://h/", "https://h/"}, {"http://h/", "http://h:8080/"}, {"http://a.h/", "http://b.h/"}} {
+		a, _ := url.Parse(pair[0])
+		b, _ := url.Parse(pair[1])
+		if hostPort(a) == hostPort(b) {
+			t.Errorf("%s and %s count as one host (%s)", pair[0], pair[1], hostPort(a))
 		}
 	}
 }
