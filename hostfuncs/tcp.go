@@ -63,9 +63,12 @@ type TCPConnectResponse struct {
 //   - any: running out of time is an error (timeout), the peer having closed
 //     with nothing left to read is an error (eof);
 //   - timeout: running out of time is the normal end (TimedOut set, no error);
-//     so are the peer closing (EOF) and reaching MaxBytes (Truncated);
-//   - eof: the peer closing is the normal end, reaching MaxBytes sets
-//     Truncated without an error, running out of time is an error (timeout).
+//     so are the peer closing (EOF) and the peer sending more than MaxBytes
+//     (Truncated);
+//   - eof: the peer closing is the normal end, the peer sending more than
+//     MaxBytes sets Truncated without an error, running out of time is an
+//     error (timeout). Exactly MaxBytes followed by the close is EOF, not
+//     Truncated.
 //
 // With an error the bytes received so far are returned too, so that a check
 // can show what the service said. Returned bytes are consumed; bytes received
@@ -83,7 +86,7 @@ type TCPReadResponse struct {
 	N         int     `json:"n"`         // bytes returned
 	EOF       bool    `json:"eof"`       // the peer has closed and everything it sent has been returned
 	TimedOut  bool    `json:"timed_out"` // the read ended because time ran out
-	Truncated bool    `json:"truncated"` // MaxBytes was reached (modes timeout and eof)
+	Truncated bool    `json:"truncated"` // the peer sent more than MaxBytes (modes timeout and eof)
 	ReadMS    float64 `json:"read_ms"`
 }
 
@@ -335,8 +338,11 @@ func (op *readOp) need() int {
 			return op.maxBytes
 		}
 	case TCPReadTimeout, TCPReadEOF:
-		if len(c.buf) < op.maxBytes && !c.eof {
-			return op.maxBytes - len(c.buf)
+		// One byte more than the cap tells a stream that went on past it
+		// (Truncated) from one that ended exactly there; the byte stays
+		// buffered for the next read.
+		if len(c.buf) <= op.maxBytes && !c.eof {
+			return op.maxBytes + 1 - len(c.buf)
 		}
 	}
 	return 0
@@ -412,7 +418,7 @@ func (op *readOp) end(ctx context.Context, ioErr error) ([]byte, TCPReadResponse
 		}
 	case TCPReadTimeout, TCPReadEOF:
 		take = min(len(c.buf), op.maxBytes)
-		resp.Truncated = len(c.buf) >= op.maxBytes
+		resp.Truncated = len(c.buf) > op.maxBytes
 	}
 	resp.ReadMS = durationMS(time.Since(op.start))
 

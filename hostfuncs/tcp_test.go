@@ -235,6 +235,24 @@ func TestTCPReadModes(t *testing.T) {
 		{name: "eof mode timeout", send: "data", steps: []readStep{
 			{req: TCPReadRequest{Mode: "eof", TimeoutMS: 50}, want: "data", code: CodeTimeout, timedOut: true},
 		}},
+		// Exactly max_bytes is not truncated: truncated means the peer sent
+		// more than max_bytes, as for udp and http.
+		{name: "eof mode exactly at cap", send: "hello", close: true, steps: []readStep{
+			{req: TCPReadRequest{Mode: "eof", MaxBytes: 5}, want: "hello", eof: true},
+		}},
+		{name: "eof mode exactly at cap, peer stays", send: "hello", steps: []readStep{
+			{req: TCPReadRequest{Mode: "eof", MaxBytes: 5, TimeoutMS: 50}, want: "hello", code: CodeTimeout, timedOut: true},
+		}},
+		{name: "eof mode one byte over cap", send: "hello!", close: true, steps: []readStep{
+			{req: TCPReadRequest{Mode: "eof", MaxBytes: 5}, want: "hello", truncated: true},
+			{req: TCPReadRequest{Mode: "eof", MaxBytes: 5}, want: "!", eof: true},
+		}},
+		{name: "timeout mode exactly at cap", send: "hello", close: true, steps: []readStep{
+			{req: TCPReadRequest{Mode: "timeout", TimeoutMS: 5000, MaxBytes: 5}, want: "hello", eof: true},
+		}},
+		{name: "timeout mode exactly at cap, peer stays", send: "hello", steps: []readStep{
+			{req: TCPReadRequest{Mode: "timeout", TimeoutMS: 50, MaxBytes: 5}, want: "hello", timedOut: true},
+		}},
 		{name: "invalid requests", send: "z", close: true, steps: []readStep{
 			{req: TCPReadRequest{Mode: "word"}, code: CodeInvalid, msg: `read: unknown mode "word" (want n, until, line, any, timeout or eof)`},
 			{req: TCPReadRequest{Mode: "n"}, code: CodeInvalid},
