@@ -560,27 +560,19 @@ func prepSNMP(env Env, req, _ []byte) (Exec, error) {
 	if err := decode(req, &r); err != nil {
 		return nil, err
 	}
-	host, port := splitSNMPAddress(r.Address)
-	if err := allow(env, host, port); err != nil {
+	// The allow-list sees the address as the primitive will use it: with
+	// "host:" the default port, never port 0 (any port).
+	host, port, err := parseSNMPAddress(r.Address)
+	if err != nil {
+		return nil, Errorf(CodeInvalid, "address %q: %v", r.Address, err)
+	}
+	if err := allow(env, host, int(port)); err != nil {
 		return nil, err
 	}
 	return func(ctx context.Context) (any, []byte, error) {
 		resp, err := SNMP(ctx, r)
 		return resp, nil, err
 	}, nil
-}
-
-// splitSNMPAddress extracts host and port (default 161) from the forms the
-// SNMP primitive accepts: host, host:port, [v6]:port, snmp://host[:port].
-func splitSNMPAddress(a string) (string, int) {
-	if u, err := url.Parse(a); err == nil && u.Scheme != "" && u.Host != "" {
-		a = u.Host
-	}
-	if h, p, err := net.SplitHostPort(a); err == nil {
-		port, _ := strconv.Atoi(p)
-		return h, port
-	}
-	return a, 161
 }
 
 func prepSleep(_ Env, req, _ []byte) (Exec, error) {

@@ -21,12 +21,15 @@ type testEnv struct {
 	allowed string
 	handles Handles
 	max     int64
+	// port, when set, is the only port allowed on host (a request for
+	// port 0, "any port", passes, as with the engine's rules).
+	port int
 	// anyRedirect lets HTTP redirects leave the allow-list.
 	anyRedirect bool
 }
 
 func (e *testEnv) Allow(host string, port int) error {
-	if host == e.allowed {
+	if host == e.allowed && (e.port == 0 || port == 0 || port == e.port) { // port 0: any port, as in Env
 		return nil
 	}
 	return fmt.Errorf("destination %s:%d is not in the allow-list", host, port)
@@ -110,6 +113,31 @@ func TestPrepareRefusals(t *testing.T) {
 		var ze *Error
 		if !errors.As(err, &ze) || ze.Code != tt.code {
 			t.Errorf("%s %s: error %v, want code %s", tt.op, tt.req, err, tt.code)
+		}
+	}
+}
+
+// TestPrepareSNMPPort: the allow-list sees an SNMP address's port as the
+// primitive uses it ("host:" is port 161, not "any port").
+func TestPrepareSNMPPort(t *testing.T) {
+	env := &testEnv{allowed: "127.0.0.1", port: 1161, max: 1 << 20}
+	tests := []struct {
+		address string
+		code    Code // "" when allowed
+	}{
+		{"127.0.0.1:1161", ""},
+		{"snmp://127.0.0.1:1161", ""},
+		{"127.0.0.1:", CodeDenied},
+		{"snmp://127.0.0.1:", CodeDenied},
+		{"127.0.0.1", CodeDenied},
+		{"127.0.0.1:x", CodeInvalid},
+		{"http://127.0.0.1:1161", CodeInvalid},
+	}
+	for _, tt := range tests {
+		req := fmt.Sprintf(`{"address":%q,"oids":["1.3.6.1.2.1.1.1.0"]}`, tt.address)
+		_, err := LookupOp(opID(t, "snmp.request")).Begin(env, []byte(req), nil)
+		if Classify(err) != tt.code {
+			t.Errorf("%s: error %v, want code %q", tt.address, err, tt.code)
 		}
 	}
 }
