@@ -36,7 +36,7 @@ func AdHoc(typ, address string, fields map[string]any, asserts, degradedIf []str
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := parse("command line", data, options{})
+	cfg, err := parse("command line", data, options{adHoc: true})
 	if err != nil {
 		// Lines of the YAML built here mean nothing to the user.
 		if errs, ok := err.(Errors); ok {

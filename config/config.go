@@ -361,6 +361,7 @@ func readError(err error) string {
 type options struct {
 	lookup func(string) (string, bool)
 	expand bool // ${VAR} expansion (off for the command line, whose shell already expanded)
+	adHoc  bool // built by AdHoc from the command line: its lines mean nothing to the user
 }
 
 func parse(file string, data []byte, opt options) (*Config, error) {

@@ -175,6 +175,10 @@ func TestParseErrors(t *testing.T) {
 		{"key not a name", "monitors:\n  - {[a]: 1, type: ping, name: a, address: x}\n", `site.yaml:2: monitor "a": keys must be plain names, not lists or mappings`},
 		{"alias to nothing", "monitors:\n  - {type: ping, name: a, address: *x}\n", "site.yaml:2: YAML syntax error: unknown anchor 'x' referenced"},
 		{"non-finite", "monitors:\n  - {type: ping, name: a, address: x, count: .inf}\n", `site.yaml:2: monitor "a": count: must be a finite number (got +Inf)`},
+		{"seconds beyond a duration", "monitors:\n  - {type: ping, name: a, address: x, check_every_n_secs: 18446744074}\n", `site.yaml:2: monitor "a": check_every_n_secs: must be an integer from 1 to 9223372036 (got 18446744074)`},
+		{"duration seconds too large", "monitors:\n  - {type: ping, name: a, address: x, every: 9223372037}\n", `site.yaml:2: monitor "a": every: must be at most 9223372036 seconds (got 9223372037)`},
+		{"timeout under a millisecond", "monitors:\n  - {type: ping, name: a, address: x, timeout: 1ns}\n", `site.yaml:2: monitor "a": timeout: must be at least 1ms (got "1ns")`},
+		{"name with a line break", "monitors:\n  - {type: ping, name: \"a\\nb\", address: x}\n", `site.yaml:2: monitor "a\nb": name: must be one line of text, without line breaks or control characters (got "a\nb")`},
 		{"module type on non-module", "monitors:\n  - {type: smtp, name: a, address: x, helo: y}\n", `site.yaml:2: monitor "a": type: unknown type "smtp" (did you mean http?)`},
 	}
 	for _, tt := range tests {
@@ -660,7 +664,7 @@ func TestLoadAll(t *testing.T) {
 	}
 	_, err = LoadAll([]string{a, bad, b, filepath.Join(dir, "missing.yaml")})
 	want := strings.Join([]string{
-		bad + `:2: monitor "x": count: must be an integer ≥ 1 (got 0)`,
+		bad + `:2: monitor "x": count: must be an integer from 1 to 10000 (got 0)`,
 		b + `:2: site.name: "Lab" is also the name of the site in ` + a + `; site names must be unique`,
 		filepath.Join(dir, "missing.yaml") + ": no such file or directory",
 	}, "\n")
@@ -743,6 +747,9 @@ func TestAdHoc(t *testing.T) {
 		{"http", "http://x", nil, []string{"code =="}, `command line: monitor "http http://x": assert[0]: "code ==": unexpected token EOF (1:7)`},
 		{"http", "http://x", map[string]any{"expect_stauts": 200}, nil, `command line: monitor "http http://x": expect_stauts: unknown field (did you mean expect_status?)`},
 		{"ping", "http://x", nil, nil, `command line: monitor "ping http://x": address: must be a host name or IP address, without a scheme (got "http://x")`},
+		// Lines of the YAML AdHoc builds mean nothing to the user.
+		{"http", "http://x", map[string]any{"every": "5s", "check_every_n_secs": 5}, nil, `command line: monitor "http http://x": every: means the same as check_every_n_secs; give only one of them`},
+		{"http", "http://x", map[string]any{"name": "two\nlines"}, nil, `command line: monitor "two\nlines": name: must be one line of text, without line breaks or control characters (got "two\nlines")`},
 	}
 	for _, tt := range tests {
 		_, err := AdHoc(tt.typ, tt.addr, tt.fields, tt.asserts, nil, 0, 0)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"strings"
 	"time"
 )
@@ -86,6 +87,13 @@ func f(name string, k kind, doc string, opts ...opt) field {
 	}
 	return fd
 }
+
+// maxSecs is the largest whole number of seconds a time.Duration holds
+// (about 292 years): more would wrap round to a short or negative interval.
+const maxSecs = float64(math.MaxInt64 / int64(time.Second))
+
+// seconds bounds a field of whole seconds (check_every_n_secs, ...).
+var seconds = between(1, maxSecs)
 
 func atLeast(v float64) opt { return func(f *field) { f.min, f.hasMin = v, true } }
 func between(lo, hi float64) opt {
@@ -229,9 +237,9 @@ var siteFields = table{
 	f("report", kObject, "Periodic report of everything still failing.", sub(reportFields...)),
 	f("max_threads", kInt, "Checks running at once. zappy's checks are asynchronous, not threads, so the default is 64 rather than APMonitor's 1, which would serialise the daemon; an explicit value is honoured.", atLeast(1), def(DefaultMaxThreads)),
 	f("max_retries", kInt, "Attempts per check run before a monitor counts as down.", atLeast(1), def(DefaultMaxRetries)),
-	f("max_try_secs", kInt, "Bound of one check attempt, in seconds.", atLeast(1), def(int(DefaultMaxTry/time.Second))),
-	f("check_every_n_secs", kInt, "Default seconds between checks.", atLeast(1), def(int(DefaultCheckEvery/time.Second))),
-	f("notify_every_n_secs", kInt, "Default minimum seconds between notifications of an ongoing outage.", atLeast(1), def(int(DefaultNotifyEvery/time.Second))),
+	f("max_try_secs", kInt, "Bound of one check attempt, in seconds.", seconds, def(int(DefaultMaxTry/time.Second))),
+	f("check_every_n_secs", kInt, "Default seconds between checks.", seconds, def(int(DefaultCheckEvery/time.Second))),
+	f("notify_every_n_secs", kInt, "Default minimum seconds between notifications of an ongoing outage.", seconds, def(int(DefaultNotifyEvery/time.Second))),
 	f("after_every_n_notifications", kInt, "Default number of notifications after which their interval reaches notify_every_n_secs (1: constant intervals).", atLeast(1), def(DefaultAfterEveryN)),
 	f("alarms", kBool, "Master switch of all notifications of the site.", def(true)),
 	f("failures_before_outage", kInt, "Consecutive failed checks before an outage is declared.", atLeast(1), def(DefaultFailuresBeforeOutage)),
@@ -266,21 +274,21 @@ var monitorCommon = table{
 	f("name", kText, "Unique name of the monitor, used in messages and by depends.", required),
 	f("address", kText, "What to check; its form depends on the type.", required),
 	f("description", kString, "Free text shown with the monitor."),
-	f("check_every_n_secs", kInt, "Seconds between checks (default: the site's, 60).", atLeast(1)),
+	f("check_every_n_secs", kInt, "Seconds between checks (default: the site's, 60).", seconds),
 	f("every", kDuration, "Interval between checks as a duration (\"30s\", \"1m30s\") or seconds; the same as check_every_n_secs.", atLeast(1)),
 	f("cron", kCron, "Cron schedule instead of an interval: 5 fields, an optional leading seconds field, or @hourly, @daily, @every 5m, ... (site time zone unless CRON_TZ= is given)."),
 	f("jitter", kDuration, "Largest random delay added to each scheduled check, to spread load; less than the interval.", atLeast(0)),
-	f("notify_every_n_secs", kInt, "Minimum seconds between notifications of an ongoing outage; at least check_every_n_secs (default: the site's, 600).", atLeast(1)),
+	f("notify_every_n_secs", kInt, "Minimum seconds between notifications of an ongoing outage; at least check_every_n_secs (default: the site's, 600).", seconds),
 	f("notify_every", kDuration, "notify_every_n_secs as a duration.", atLeast(1)),
 	f("after_every_n_notifications", kInt, "Notifications after which their interval reaches notify_every_n_secs, growing on a quadratic Bezier curve until then; needs notify_every_n_secs on the monitor.", atLeast(1)),
 	f("email", kBool, "Email notifications for this monitor (when the site has an email_server).", def(true)),
 	f("display", kBool, "Show the monitor on dashboards; monitoring and alerting continue when false.", def(true)),
 	f("alarms", kBool, "Notifications for this monitor; overrides the site's alarms.", def(true)),
 	f("heartbeat_url", kURL, "URL fetched (HTTP GET) after successful checks, for an external dead man's switch."),
-	f("heartbeat_every_n_secs", kInt, "Seconds between heartbeats (default: after every successful check); needs heartbeat_url.", atLeast(1)),
+	f("heartbeat_every_n_secs", kInt, "Seconds between heartbeats (default: after every successful check); needs heartbeat_url.", seconds),
 	f("heartbeat_every", kDuration, "heartbeat_every_n_secs as a duration.", atLeast(1)),
 	f("max_retries", kInt, "Attempts per check run (default: the site's, 3).", atLeast(1)),
-	f("max_try_secs", kInt, "Bound of one attempt in seconds (default: the site's, 20).", atLeast(1)),
+	f("max_try_secs", kInt, "Bound of one attempt in seconds (default: the site's, 20).", seconds),
 	f("timeout", kDuration, "Bound of one attempt as a duration; sub-second values like \"500ms\" are allowed. The same as max_try_secs.", atLeast(0.001)),
 	f("failures_before_outage", kInt, "Consecutive failed checks before an outage is declared (default: the site's, 1).", atLeast(1)),
 	f("successes_before_recovery", kInt, "Consecutive successful checks before an outage is cleared (default: the site's, 1).", atLeast(1)),
@@ -337,8 +345,8 @@ var typeFields = map[string]table{
 		f("fire_and_forget", kBool, "The service never answers (syslog, statsd): up when the datagram was sent and no ICMP port-unreachable came back. Not with expect.", def(false)),
 	},
 	"ping": {
-		f("count", kInt, "Echo requests per check.", atLeast(1), def(3)),
-		f("interval_ms", kInt, "Milliseconds between requests.", atLeast(10), def(200)),
+		f("count", kInt, "Echo requests per check (at most 10000).", between(1, 10000), def(3)),
+		f("interval_ms", kInt, "Milliseconds between requests (10 to 60000).", between(10, 60000), def(200)),
 		f("packet_size", kInt, "Payload bytes.", between(16, 65507), def(56)),
 		f("ttl", kInt, "IP TTL / hop limit (default: the OS's).", between(1, 255)),
 		f("degraded_loss_pct", kNumber, "Loss (%) at or above which the host is degraded rather than up (default: any loss).", between(0, 100)),

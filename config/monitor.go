@@ -107,6 +107,9 @@ func (p *parser) monitor(cfg *Config, i int, n *yaml.Node) *Monitor {
 		}
 		return unknownField(key, fields.names())
 	})
+	if msg := checkOneLine(o.str("name")); msg != "" {
+		o.fail("name", "%s", msg)
+	}
 	if o.has("type") {
 		switch {
 		case hasModule:
@@ -215,7 +218,11 @@ func aliasPair(o *obj, a, b string) string {
 		if o.lines[b] < o.lines[a] {
 			first, second = b, a
 		}
-		o.fail(second, "means the same as %s (line %d); give only one of them", first, o.lines[first])
+		where := fmt.Sprintf(" (line %d)", o.lines[first])
+		if o.p.opt.adHoc {
+			where = "" // the lines of the YAML AdHoc builds mean nothing to the user
+		}
+		o.fail(second, "means the same as %s%s; give only one of them", first, where)
 		return first
 	case o.present(a):
 		return a

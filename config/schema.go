@@ -169,7 +169,7 @@ func fieldSchema(fd *field) map[string]any {
 	case kBoolOK:
 		s["$ref"] = "#/$defs/boolish_ok"
 	case kDuration:
-		secs := map[string]any{"type": "integer", "description": "seconds"}
+		secs := map[string]any{"type": "integer", "description": "seconds", "maximum": maxSecs}
 		if fd.hasMin {
 			secs["minimum"] = math.Ceil(fd.min)
 		}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // check validates v as a value of fd and returns it typed: string, int,
@@ -64,6 +65,9 @@ func (fd *field) check(v any) (typed any, msg, sub string) {
 		return b, "", ""
 	case kDuration:
 		d, ok := asDuration(v)
+		if _, secs := v.(int); !ok && secs {
+			return nil, "must be at most " + strconv.FormatFloat(maxSecs, 'f', -1, 64) + " seconds" + fd.got(v), ""
+		}
 		if !ok {
 			return nil, `must be a duration like "30s" or "1m30s", or a whole number of seconds` + fd.got(v), ""
 		}
@@ -191,6 +195,17 @@ func (fd *field) check(v any) (typed any, msg, sub string) {
 	return v, "", ""
 }
 
+// checkOneLine: a name is one line of text, since a line break or control
+// character in it would split the one-line results and messages it is in.
+func checkOneLine(s string) string {
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return "must be one line of text, without line breaks or control characters (got " + strconv.Quote(s) + ")"
+		}
+	}
+	return ""
+}
+
 // got renders " (got X)" for messages, hiding secrets.
 func (fd *field) got(v any) string {
 	if fd.secret {
@@ -222,8 +237,6 @@ func (fd *field) durationRange() string {
 	switch {
 	case fd.hasMin && fd.min == 0:
 		return "a duration ≥ 0"
-	case fd.hasMin && fd.min < 1:
-		return "a positive duration"
 	case fd.hasMin:
 		return "at least " + secs(fd.min)
 	}

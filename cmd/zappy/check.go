@@ -139,9 +139,21 @@ func prepare(ctx context.Context, r *runner.Runner, monitors []*config.Monitor) 
 // apply, and a flag that would be ignored is refused instead.
 var adHocFlags = []string{"name", "expect", "assert", "degraded-if", "set", "module", "retries"}
 
+// setFlags are the monitor fields that a flag of its own sets, and that
+// flag: --set of such a field together with the flag is refused, since one
+// of the two would be ignored.
+var setFlags = map[string]string{
+	"type": "type", "address": "address", "name": "name", "expect": "expect", "module": "module",
+	"assert": "assert", "degraded_if": "degraded-if", "timeout": "timeout", "max_try_secs": "timeout", "max_retries": "retries",
+}
+
 // checkMonitors builds the monitors to run from the flags; changed reports
 // whether a flag was given.
 func checkMonitors(f *checkFlags, args []string, changed func(string) bool) ([]*config.Monitor, error) {
+	// The bound of one attempt, as a monitor's timeout field takes it.
+	if changed("timeout") && f.timeout < time.Millisecond {
+		return nil, fmt.Errorf("--timeout %s: must be at least 1ms", f.timeout)
+	}
 	if f.config != "" {
 		if f.typ != "" || f.address != "" {
 			return nil, fmt.Errorf("use either -c CONFIG or --type/--address, not both")
@@ -187,11 +199,23 @@ func checkMonitors(f *checkFlags, args []string, changed func(string) bool) ([]*
 	if f.typ == "" || f.address == "" {
 		return nil, fmt.Errorf("give --type and --address for an ad-hoc check, or -c CONFIG")
 	}
+	if changed("retries") && f.retries < 1 {
+		return nil, fmt.Errorf("--retries %d: must be at least 1", f.retries)
+	}
+	retries := f.retries
 	fields := map[string]any{}
 	for _, s := range f.sets {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
 			return nil, fmt.Errorf("--set %q: want KEY=VALUE", s)
+		}
+		switch flag := setFlags[k]; {
+		case flag == "type" || flag == "address":
+			return nil, fmt.Errorf("--set %s: give it with --%s", k, flag)
+		case flag != "" && changed(flag):
+			return nil, fmt.Errorf("--set %s: --%s sets it too; give one of them", k, flag)
+		case flag == "retries":
+			retries = 0 // the field applies, not --retries' default
 		}
 		var val any
 		if err := yaml.Unmarshal([]byte(v), &val); err != nil || val == nil {
@@ -199,16 +223,17 @@ func checkMonitors(f *checkFlags, args []string, changed func(string) bool) ([]*
 		}
 		fields[k] = val
 	}
-	if f.expect != "" {
+	// A flag given empty is checked like the field, not dropped.
+	if changed("expect") {
 		fields["expect"] = f.expect
 	}
-	if f.name != "" {
+	if changed("name") {
 		fields["name"] = f.name
 	}
-	if f.module != "" {
+	if changed("module") {
 		fields["module"] = f.module
 	}
-	m, err := config.AdHoc(f.typ, f.address, fields, f.asserts, f.degradedIf, f.timeout, f.retries)
+	m, err := config.AdHoc(f.typ, f.address, fields, f.asserts, f.degradedIf, f.timeout, retries)
 	if err != nil {
 		return nil, err
 	}

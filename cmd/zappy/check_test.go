@@ -49,3 +49,58 @@ func TestPrintResultEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckFlagValues: a flag value that cannot apply is refused with a
+// clear message (exit 3) rather than ignored or overridden by another flag.
+func TestCheckFlagValues(t *testing.T) {
+	cfg, _ := siteFile(t, "monitors:\n  - {type: tcp, name: db, address: \"tcp://127.0.0.1:1\"}\n")
+	adHoc := []string{"check", "--type", "tcp", "--address", "tcp://127.0.0.1:1"}
+	tests := []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		// Attempts below one used to fall back to the site default of 3.
+		{"retries zero", append(adHoc, "--retries", "0"), "--retries 0: must be at least 1"},
+		{"retries negative", append(adHoc, "--retries", "-2"), "--retries -2: must be at least 1"},
+		// A timeout that is not positive used to be ignored.
+		{"timeout negative", append(adHoc, "--timeout", "-1s"), "--timeout -1s: must be at least 1ms"},
+		{"timeout zero", append(adHoc, "--timeout", "0s"), "--timeout 0s: must be at least 1ms"},
+		{"timeout negative with -c", []string{"check", "-c", cfg, "--timeout", "-1s"}, "--timeout -1s: must be at least 1ms"},
+		{"timeout too short with -c", []string{"check", "-c", cfg, "db", "--timeout", "1ns"}, "--timeout 1ns: must be at least 1ms"},
+		// --set of a field a flag sets used to lose to the flag silently.
+		{"set type", append(adHoc, "--set", "type=udp"), "--set type: give it with --type"},
+		{"set address", append(adHoc, "--set", "address=tcp://127.0.0.1:2"), "--set address: give it with --address"},
+		{"set name and --name", append(adHoc, "--set", "name=a", "--name", "b"), "--set name: --name sets it too; give one of them"},
+		{"set expect and --expect", append(adHoc, "--set", "expect=a", "--expect", "b"), "--set expect: --expect sets it too; give one of them"},
+		{"set assert and --assert", append(adHoc, "--set", "assert=up", "--assert", "true"), "--set assert: --assert sets it too; give one of them"},
+		{"set degraded_if and --degraded-if", append(adHoc, "--set", "degraded_if=false", "--degraded-if", "true"), "--set degraded_if: --degraded-if sets it too; give one of them"},
+		{"set timeout and --timeout", append(adHoc, "--set", "timeout=2s", "--timeout", "1s"), "--set timeout: --timeout sets it too; give one of them"},
+		{"set max_try_secs and --timeout", append(adHoc, "--set", "max_try_secs=2", "--timeout", "1s"), "--set max_try_secs: --timeout sets it too; give one of them"},
+		{"set max_retries and --retries", append(adHoc, "--set", "max_retries=2", "--retries", "3"), "--set max_retries: --retries sets it too; give one of them"},
+		{"set module and --module", append(adHoc, "--set", "module=a.wasm", "--module", "b.wasm"), "--set module: --module sets it too; give one of them"},
+		// Empty values are checked like any other, not dropped.
+		{"empty expect", append(adHoc, "--expect", ""), `expect: must be a non-empty string (got "")`},
+		{"empty name", append(adHoc, "--name", ""), `name: must be a non-empty string (got "")`},
+		{"empty module", append(adHoc, "--module", ""), "module: must be a file path"},
+		// The lines of the YAML built from the flags mean nothing to the user.
+		{"aliases", append(adHoc, "--set", "every=5s", "--set", "check_every_n_secs=5"), "every: means the same as check_every_n_secs; give only one of them\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := zappy(t, tt.args...)
+			if code != 3 || !strings.Contains(errOut, tt.msg) || out != "" {
+				t.Errorf("exit %d (want 3)\nstdout: %s\nstderr: %s\nwant: %s", code, out, errOut, tt.msg)
+			}
+		})
+	}
+}
+
+// TestCheckSetRetries: --set max_retries applies when --retries is not
+// given (it used to lose to --retries' default of 1).
+func TestCheckSetRetries(t *testing.T) {
+	out, errOut, code := zappy(t, "check", "--type", "tcp", "--address", "tcp://"+closedPort(t), "--set", "max_retries=2", "--json")
+	if code != 2 || !strings.Contains(out, `"attempts":2,`) {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+}

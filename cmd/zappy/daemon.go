@@ -80,6 +80,18 @@ func (f *daemonFlags) register(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.retryMax, "notify-retry-max", 5*time.Minute, "longest wait between delivery attempts of a notification")
 }
 
+// check refuses flag values that cannot apply, rather than falling back to
+// max_threads or the default backoff cap.
+func (f *daemonFlags) check(cmd *cobra.Command) error {
+	if cmd.Flags().Changed("threads") && f.threads < 1 {
+		return fmt.Errorf("--threads %d: must be at least 1", f.threads)
+	}
+	if f.retryMax <= 0 {
+		return fmt.Errorf("--notify-retry-max %s: must be a positive duration", f.retryMax)
+	}
+	return nil
+}
+
 func runCommand(g *globalFlags) *cobra.Command {
 	f := &daemonFlags{}
 	cmd := &cobra.Command{
@@ -91,6 +103,9 @@ file) reloads the configuration without losing state; SIGUSR1 logs the state
 table; SIGTERM or SIGINT stops gracefully.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.check(cmd); err != nil {
+				return err
+			}
 			pr := startRunner(cmd, g)
 			defer pr.close()
 			r, err := pr.wait()
@@ -137,6 +152,9 @@ are due, deliver queued notifications once, save the state and exit. Run it
 from cron or a loop.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.check(cmd); err != nil {
+				return err
+			}
 			oneShotGC()
 			pr := startRunner(cmd, g)
 			defer pr.close()

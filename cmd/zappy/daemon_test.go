@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"database/sql"
 	"fmt"
 	"io"
@@ -137,6 +138,36 @@ func TestValidateInitState(t *testing.T) {
 	_, errOut, code = zappy(t, "state", starter)
 	if code != 1 || !strings.Contains(errOut, "no state at") {
 		t.Fatalf("state without state: %d %s", code, errOut)
+	}
+}
+
+// TestDaemonFlagValues: a -t or --notify-retry-max that cannot apply is an
+// error; it used to fall back silently to max_threads or 5m.
+func TestDaemonFlagValues(t *testing.T) {
+	cfg, statePath := siteFile(t, "monitors:\n  - {type: tcp, name: db, address: \"tcp://127.0.0.1:1\"}\n")
+	tests := []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"once", "-s", statePath, "-t", "-1", cfg}, "--threads -1: must be at least 1"},
+		{[]string{"once", "-s", statePath, "--threads", "0", cfg}, "--threads 0: must be at least 1"},
+		{[]string{"run", "-s", statePath, "-t", "-4", cfg}, "--threads -4: must be at least 1"},
+		{[]string{"once", "-s", statePath, "--notify-retry-max", "-1s", cfg}, "--notify-retry-max -1s: must be a positive duration"},
+		{[]string{"run", "-s", statePath, "--notify-retry-max", "0s", cfg}, "--notify-retry-max 0s: must be a positive duration"},
+	}
+	for _, tt := range tests {
+		// Bounded: with the flag ignored, run would run until stopped.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		var stdout, stderr bytes.Buffer
+		code := run(ctx, append([]string{"--cache-dir", cacheDir}, tt.args...), &stdout, &stderr)
+		cancel()
+		out, errOut := stdout.String(), stderr.String()
+		if code != 1 || !strings.Contains(errOut, tt.msg) {
+			t.Errorf("%v: exit %d (want 1)\nstdout: %s\nstderr: %s\nwant: %s", tt.args, code, out, errOut, tt.msg)
+		}
+	}
+	if _, err := os.Stat(statePath); err == nil {
+		t.Errorf("a refused command created the state database %s", statePath)
 	}
 }
 
