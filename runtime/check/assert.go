@@ -84,7 +84,13 @@ func compileExpression(src string) (*expression, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, fmt.Errorf("empty expression")
 	}
-	prog, err := expr.Compile(src, expr.AsBool(), expr.AllowUndefinedVariables())
+	// AsBool refuses at load what is known not to be a boolean ("1 + 1");
+	// the program that runs goes without its run-time cast, whose error
+	// ("invalid operation: bool(float64)") says less than eval's.
+	if _, err := expr.Compile(src, expr.AsBool(), expr.AllowUndefinedVariables()); err != nil {
+		return nil, err
+	}
+	prog, err := expr.Compile(src, expr.AllowUndefinedVariables())
 	if err != nil {
 		return nil, err
 	}

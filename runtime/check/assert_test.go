@@ -35,7 +35,7 @@ func TestAssertions(t *testing.T) {
 		{"metrics and status", []string{`metrics.total_ms < 100 && status == "up"`}, nil, Down, `assert failed: metrics.total_ms < 100 && status == "up" (metrics.total_ms=250, status="up")`},
 		{"missing field errors", []string{`tls.version == "TLS 1.3"`}, nil, Down, "assert error: tls.version == \"TLS 1.3\": cannot fetch version from <nil>"},
 		{"optional chaining", []string{`tls?.version == nil`}, nil, Up, "200 OK in 3 ms"},
-		{"non-boolean", []string{`code`}, nil, Down, "assert error: code:"},
+		{"non-boolean", []string{`code`}, nil, Down, "assert error: code: expression gave float64, not a boolean (code=503)"},
 		{"degraded_if", nil, []string{`timings.total_ms > 200`}, Degraded, "degraded: timings.total_ms > 200 (timings.total_ms=250); 200 OK in 3 ms"},
 		{"degraded_if false", nil, []string{`timings.total_ms > 900`}, Up, "200 OK in 3 ms"},
 		{"assert beats degraded_if", []string{`code == 1`}, []string{`true`}, Down, "assert failed: code == 1 (code=503)"},
