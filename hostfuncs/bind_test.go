@@ -103,13 +103,7 @@ func TestPrepareRefusals(t *testing.T) {
 		{"snmp.request", `{"address":"snmp://10.0.0.1","oids":["1.3.6.1.2.1.1.1.0"]}`, CodeDenied},
 	}
 	for _, tt := range tests {
-		var op *Op
-		for _, o := range Ops {
-			if o != nil && o.Name == tt.op {
-				op = o
-			}
-		}
-		_, err := op.Begin(env, []byte(tt.req), nil)
+		_, err := opNamed(t, tt.op).Begin(env, []byte(tt.req), nil)
 		var ze *Error
 		if !errors.As(err, &ze) || ze.Code != tt.code {
 			t.Errorf("%s %s: error %v, want code %s", tt.op, tt.req, err, tt.code)
@@ -135,7 +129,7 @@ func TestPrepareSNMPPort(t *testing.T) {
 	}
 	for _, tt := range tests {
 		req := fmt.Sprintf(`{"address":%q,"oids":["1.3.6.1.2.1.1.1.0"]}`, tt.address)
-		_, err := LookupOp(opID(t, "snmp.request")).Begin(env, []byte(req), nil)
+		_, err := opNamed(t, "snmp.request").Begin(env, []byte(req), nil)
 		if Classify(err) != tt.code {
 			t.Errorf("%s: error %v, want code %q", tt.address, err, tt.code)
 		}
@@ -197,16 +191,16 @@ func runOp(env Env, id int32, req string) (string, []byte, error) {
 	return string(EncodeResult(o.resp, o.err)), o.out, o.err
 }
 
-// opID returns the ID of the operation called name.
-func opID(t *testing.T, name string) int32 {
+// opNamed returns the operation called name.
+func opNamed(t *testing.T, name string) *Op {
 	t.Helper()
 	for _, o := range Ops {
 		if o != nil && o.Name == name {
-			return o.ID
+			return o
 		}
 	}
 	t.Fatalf("no operation %s", name)
-	return 0
+	return nil
 }
 
 // TestHTTPRedirectThroughOps: through the operation table, a redirect to a
@@ -234,7 +228,7 @@ func TestHTTPRedirectThroughOps(t *testing.T) {
 	for _, tt := range tests {
 		env := &testEnv{allowed: "127.0.0.1", max: 1 << 20, anyRedirect: tt.anyRedirect}
 		before := elsewhere.Load()
-		res, _, err := runOp(env, opID(t, "http.request"), req)
+		res, _, err := runOp(env, opNamed(t, "http.request").ID, req)
 		if Classify(err) != tt.code || !strings.Contains(res, tt.result) {
 			t.Errorf("anyRedirect=%v: %s, error %v (%s); want code %q and %s", tt.anyRedirect, res, err, Classify(err), tt.code, tt.result)
 		}

@@ -392,6 +392,7 @@ func httpExchange(ctx context.Context, r HTTPRequest, body []byte, p httpProtoco
 
 	cur, method, sendBody, header := pl.url, pl.method, body, pl.header
 	visited := map[string]bool{method + " " + cur.String(): true}
+	origin := hostPort(pl.url) // the host the override and credentials are for
 	for {
 		h := &httpHop{tls: r.TLS, quic: p.quic}
 		doing := strings.TrimSpace(p.name + " " + method + " " + cur.String())
@@ -400,7 +401,7 @@ func httpExchange(ctx context.Context, r HTTPRequest, body []byte, p httpProtoco
 		// one is in out.Redirects).
 		out.Code, out.Status, out.Proto, out.Headers, out.ContentLength = 0, "", "", nil, -1
 		hdr := header.Clone()
-		sameHost := hostPort(cur) == hostPort(pl.url)
+		sameHost := hostPort(cur) == origin
 		if !sameHost {
 			// Like the host override, server_name names the original
 			// host's certificate; another host is verified by its own name.
