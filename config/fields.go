@@ -72,6 +72,7 @@ type field struct {
 	enum     []string
 	required bool
 	secret   bool    // never quote its value in errors
+	oneLine  bool    // kText: no line breaks or control characters
 	sub      []field // kObject/kObjects: the nested table
 }
 
@@ -104,6 +105,10 @@ func def(v any) opt            { return func(f *field) { f.def = v } }
 func required(f *field)        { f.required = true }
 func secret(f *field)          { f.secret = true }
 func sub(fields ...field) opt  { return func(f *field) { f.sub = fields } }
+
+// oneLine: a name is one line of text, since a line break or control
+// character in it would split the one-line results and messages it is in.
+func oneLine(f *field) { f.oneLine = true }
 
 // isSecretName: fields whose value must never appear in an error.
 func isSecretName(name string) bool {
@@ -228,7 +233,7 @@ var notifierFields = map[string]table{
 }
 
 var siteFields = table{
-	f("name", kText, "Name of the site, used in messages (default: the file name without its extension)."),
+	f("name", kText, "Name of the site, used in messages (default: the file name without its extension).", oneLine),
 	f("timezone", kTimezone, "IANA time zone messages are rendered in, e.g. Europe/Berlin.", def("Local")),
 	f("email_server", kObject, "SMTP server for outage emails; required by outage_emails.", sub(emailServerFields...)),
 	f("outage_emails", kObjects, "Email recipients of outage, recovery and reminder messages (needs email_server).", sub(recipientFields...)),
@@ -271,7 +276,7 @@ const typePattern = `^[a-z][a-z0-9_.-]{0,63}$`
 
 var monitorCommon = table{
 	f("type", kType, "Check type: "+strings.Join(monitorTypes, ", ")+", or a type of the module named by module.", required),
-	f("name", kText, "Unique name of the monitor, used in messages and by depends.", required),
+	f("name", kText, "Unique name of the monitor, used in messages and by depends.", required, oneLine),
 	f("address", kText, "What to check; its form depends on the type.", required),
 	f("description", kString, "Free text shown with the monitor."),
 	f("check_every_n_secs", kInt, "Seconds between checks (default: the site's, 60).", seconds),

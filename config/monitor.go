@@ -107,9 +107,6 @@ func (p *parser) monitor(cfg *Config, i int, n *yaml.Node) *Monitor {
 		}
 		return unknownField(key, fields.names())
 	})
-	if msg := checkOneLine(o.str("name")); msg != "" {
-		o.fail("name", "%s", msg)
-	}
 	if o.has("type") {
 		switch {
 		case hasModule:

@@ -48,9 +48,6 @@ func (p *parser) site(cfg *Config, top *obj) {
 
 	if o.has("name") {
 		s.Name = o.str("name")
-		if msg := checkOneLine(s.Name); msg != "" {
-			o.fail("name", "%s", msg)
-		}
 	}
 	if loc, ok := o.typed["timezone"].(*time.Location); ok {
 		s.Timezone = loc

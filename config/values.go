@@ -40,6 +40,9 @@ func (fd *field) check(v any) (typed any, msg, sub string) {
 		if !ok || s == "" || fd.kind == kText && strings.TrimSpace(s) == "" {
 			return nil, "must be a non-empty string" + fd.got(v), ""
 		}
+		if fd.oneLine && strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }) {
+			return nil, "must be one line of text, without line breaks or control characters (got " + strconv.Quote(s) + ")", ""
+		}
 		return s, "", ""
 	case kInt:
 		n, ok := asInt(v)
@@ -193,17 +196,6 @@ func (fd *field) check(v any) (typed any, msg, sub string) {
 		return nil, "must be 1, 2c or 3" + fd.got(v), ""
 	}
 	return v, "", ""
-}
-
-// checkOneLine: a name is one line of text, since a line break or control
-// character in it would split the one-line results and messages it is in.
-func checkOneLine(s string) string {
-	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return "must be one line of text, without line breaks or control characters (got " + strconv.Quote(s) + ")"
-		}
-	}
-	return ""
 }
 
 // got renders " (got X)" for messages, hiding secrets.
