@@ -33,7 +33,7 @@ type checkRuntime struct {
 // a ThenHandler's callback (then), run by zappy_complete itself.
 type waiter struct {
 	ch   chan completion
-	then func(zjson.Value, []byte, error)
+	then delivery
 	c    *Check
 }
 
@@ -112,7 +112,7 @@ func exportComplete(token int64, jsonLen, dataLen int32) {
 	}
 	v, data, err := takeResult(token, jsonLen, dataLen)
 	if w.then != nil {
-		step(w.c, func() { w.then(v, data, err) })
+		deliverStep(w.c, w.then, v, data, err)
 		return
 	}
 	w.ch <- completion{v, data, err} // buffered: never blocks
@@ -121,12 +121,21 @@ func exportComplete(token int64, jsonLen, dataLen int32) {
 // step runs part of a ThenHandler check on the calling export, turning a
 // panic into the check's error result.
 func step(c *Check, f func()) {
-	defer func() {
-		if r := recover(); r != nil {
-			endThen(c, Result{Status: StatusError, Class: ClassExceptionError, Message: "check panicked: " + panicText(r)})
-		}
-	}()
+	defer recoverThen(c)
 	f()
+}
+
+// deliverStep is step for an operation's result.
+func deliverStep(c *Check, then delivery, v zjson.Value, data []byte, err error) {
+	defer recoverThen(c)
+	then.deliver(c, v, data, err)
+}
+
+// recoverThen, deferred, ends c with an error result if its code panicked.
+func recoverThen(c *Check) {
+	if r := recover(); r != nil {
+		endThen(c, Result{Status: StatusError, Class: ClassExceptionError, Message: "check panicked: " + panicText(r)})
+	}
 }
 
 // endThen reports a ThenHandler check's result; calls after the first are
@@ -144,15 +153,15 @@ func endThen(c *Check, res Result) {
 
 // callThen starts op and hands its result to then: at once when the host
 // completes it synchronously, else from zappy_complete.
-func callThen(c *Check, op int32, w *zjson.Writer, data []byte, then func(zjson.Value, []byte, error)) {
+func callThen(c *Check, op int32, w *zjson.Writer, data []byte, then delivery) {
 	if c.canceled || c.rt.ended {
 		putWriter(w)
-		then(zjson.Value{}, nil, &Error{Code: "canceled", Message: "check canceled"})
+		then.deliver(c, zjson.Value{}, nil, &Error{Code: "canceled", Message: "check canceled"})
 		return
 	}
 	tok, v, out, err := startOp(c, op, w, data)
 	if tok == 0 {
-		then(v, out, err)
+		then.deliver(c, v, out, err)
 		return
 	}
 	mu.Lock()

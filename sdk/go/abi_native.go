@@ -20,8 +20,9 @@ type checkRuntime struct{}
 
 // callThen runs op to the end, then hands its result to then: here every
 // operation completes before its call returns.
-func callThen(c *Check, op int32, w *zjson.Writer, data []byte, then func(zjson.Value, []byte, error)) {
-	then(call(c, op, w, data))
+func callThen(c *Check, op int32, w *zjson.Writer, data []byte, then delivery) {
+	v, out, err := call(c, op, w, data)
+	then.deliver(c, v, out, err)
 }
 
 func logf(c *Check, level int32, msg string) {}

@@ -84,19 +84,20 @@ var (
 )
 
 // takeResult fetches a completed op's result. sizes may be 0 when unknown
-// (synchronous completion): the scratch buffers are tried first.
+// (synchronous completion): the scratch buffers are tried first, and a
+// result that fits them is copied out with its tape in one allocation.
 func takeResult(token int64, jsonLen, dataLen int32) (zjson.Value, []byte, error) {
-	var js, data []byte
-	if jsonLen == 0 && dataLen == 0 {
+	if int(jsonLen) <= len(scratch) && int(dataLen) <= len(scratchData) {
 		scratchMu.Lock()
 		r := hostTake(token, unsafe.Pointer(&scratch[0]), int32(len(scratch)), unsafe.Pointer(&scratchData[0]), int32(len(scratchData)))
 		if r >= 0 && r&tooSmall == 0 {
-			js = append([]byte(nil), scratch[:r>>32&sizeMask]...)
+			v, err := zjson.ParseCopy(scratch[:r>>32&sizeMask])
+			var data []byte
 			if n := r & sizeMask; n > 0 {
 				data = append([]byte(nil), scratchData[:n]...)
 			}
 			scratchMu.Unlock()
-			return parseResult(js, data)
+			return resultFrom(v, err, data)
 		}
 		scratchMu.Unlock()
 		if r < 0 {
@@ -105,8 +106,8 @@ func takeResult(token int64, jsonLen, dataLen int32) (zjson.Value, []byte, error
 		r &^= tooSmall // the sizes are below the flag
 		jsonLen, dataLen = int32(r>>32&sizeMask), int32(r&sizeMask)
 	}
-	js = make([]byte, jsonLen)
-	data = make([]byte, dataLen)
+	js := make([]byte, jsonLen)
+	data := make([]byte, dataLen)
 	r := hostTake(token, bufPtr(js), jsonLen, bufPtr(data), dataLen)
 	if r < 0 {
 		return zjson.Value{}, nil, abiError(r, "take")
@@ -114,11 +115,11 @@ func takeResult(token int64, jsonLen, dataLen int32) (zjson.Value, []byte, error
 	if r&tooSmall != 0 {
 		return zjson.Value{}, nil, &Error{Code: "invalid", Message: "zappy: host result larger than announced"}
 	}
-	return parseResult(js, data)
+	v, err := zjson.Parse(js)
+	return resultFrom(v, err, data)
 }
 
-func parseResult(js, data []byte) (zjson.Value, []byte, error) {
-	v, err := zjson.Parse(js)
+func resultFrom(v zjson.Value, err error, data []byte) (zjson.Value, []byte, error) {
 	if err != nil {
 		return zjson.Value{}, nil, &Error{Code: "protocol", Message: "zappy: bad result JSON from host: " + err.Error()}
 	}
@@ -165,13 +166,29 @@ func acceptInput(checkID int64, n int32) *Check {
 	return c
 }
 
+// inputText receives check inputs that fit, which ParseCopy then copies
+// together with their tape: one allocation. Only zappy_start reads inputs,
+// and calls into a module never overlap (sdk/ABI.md), so it needs no lock.
+var inputText [2048]byte
+
 func readInput(checkID int64, n int32) (*Check, error) {
-	buf := make([]byte, n)
-	got := hostInput(checkID, bufPtr(buf), n)
+	if n < 0 || int(n) > len(inputText) {
+		buf := make([]byte, max(n, 0))
+		got := hostInput(checkID, bufPtr(buf), n)
+		if got < 0 || got > n {
+			return nil, abiError(int64(got), "input")
+		}
+		return parseCheck(buf[:got])
+	}
+	got := hostInput(checkID, unsafe.Pointer(&inputText[0]), n)
 	if got < 0 || got > n {
 		return nil, abiError(int64(got), "input")
 	}
-	return parseCheck(buf[:got])
+	v, err := zjson.ParseCopy(inputText[:got])
+	if err != nil {
+		return nil, err
+	}
+	return checkFrom(v), nil
 }
 
 var manifestKeep []byte

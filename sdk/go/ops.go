@@ -255,9 +255,38 @@ func (c *Check) DialTCP(address string, o *DialOptions) (*Conn, error) {
 
 // DialTCPThen is DialTCP for a ThenHandler: then gets the connection.
 func (c *Check) DialTCPThen(address string, o *DialOptions, then func(*Conn, error)) {
-	callThen(c, opTCPConnect, dialRequest(address, o, false), nil, func(v zjson.Value, _ []byte, err error) {
-		then(connFrom(c, v, err))
-	})
+	callThen(c, opTCPConnect, dialRequest(address, o, false), nil, connThen(then))
+}
+
+// The ...Then methods hand their callbacks to callThen as named function
+// types that convert the operation's result (a delivery), not in closures
+// around them: a function value in an interface needs no allocation, and
+// connect-only checks run by the thousand.
+// delivery is what callThen hands an operation's result to.
+type delivery interface {
+	deliver(c *Check, v zjson.Value, data []byte, err error)
+}
+
+type (
+	connThen        func(*Conn, error)
+	connectInfoThen func(*ConnectInfo, error)
+	writeThen       func(int, error)
+	readThen        func([]byte, ReadInfo, error)
+	lineThen        func(string, error)
+)
+
+func (f connThen) deliver(c *Check, v zjson.Value, _ []byte, err error) { f(connFrom(c, v, err)) }
+func (f connectInfoThen) deliver(_ *Check, v zjson.Value, _ []byte, err error) {
+	f(connectInfoFrom(v), err)
+}
+func (f writeThen) deliver(_ *Check, v zjson.Value, _ []byte, err error) {
+	f(int(v.Get("n").Int()), err)
+}
+func (f readThen) deliver(_ *Check, v zjson.Value, data []byte, err error) {
+	f(data, readInfoFrom(v), err)
+}
+func (f lineThen) deliver(_ *Check, _ zjson.Value, data []byte, err error) {
+	f(trimEOL(string(data)), err)
 }
 
 func connFrom(c *Check, v zjson.Value, err error) (*Conn, error) {
@@ -286,9 +315,7 @@ func (c *Check) ProbeTCP(address string, o *DialOptions) (*ConnectInfo, error) {
 
 // ProbeTCPThen is ProbeTCP for a ThenHandler.
 func (c *Check) ProbeTCPThen(address string, o *DialOptions, then func(*ConnectInfo, error)) {
-	callThen(c, opTCPConnect, dialRequest(address, o, true), nil, func(v zjson.Value, _ []byte, err error) {
-		then(connectInfoFrom(v), err)
-	})
+	callThen(c, opTCPConnect, dialRequest(address, o, true), nil, connectInfoThen(then))
 }
 
 func connectInfoFrom(v zjson.Value) *ConnectInfo {
@@ -328,9 +355,7 @@ func (cn *Conn) Write(p []byte) (int, error) {
 
 // WriteThen is Write for a ThenHandler: then gets the bytes written.
 func (cn *Conn) WriteThen(p []byte, then func(int, error)) {
-	callThen(cn.c, opTCPWrite, cn.handleReq(nil), p, func(v zjson.Value, _ []byte, err error) {
-		then(int(v.Get("n").Int()), err)
-	})
+	callThen(cn.c, opTCPWrite, cn.handleReq(nil), p, writeThen(then))
 }
 
 // WriteString sends s.
@@ -364,9 +389,7 @@ func (cn *Conn) Read(r ReadRequest) ([]byte, ReadInfo, error) {
 
 // ReadThen is Read for a ThenHandler.
 func (cn *Conn) ReadThen(r ReadRequest, then func([]byte, ReadInfo, error)) {
-	callThen(cn.c, opTCPRead, cn.readReq(r), nil, func(v zjson.Value, data []byte, err error) {
-		then(data, readInfoFrom(v), err)
-	})
+	callThen(cn.c, opTCPRead, cn.readReq(r), nil, readThen(then))
 }
 
 func readInfoFrom(v zjson.Value) ReadInfo {
@@ -410,9 +433,7 @@ func (cn *Conn) ReadLine() (string, error) {
 
 // ReadLineThen is ReadLine for a ThenHandler.
 func (cn *Conn) ReadLineThen(then func(string, error)) {
-	cn.ReadThen(ReadRequest{Mode: "line"}, func(b []byte, _ ReadInfo, err error) {
-		then(trimEOL(string(b)), err)
-	})
+	callThen(cn.c, opTCPRead, cn.readReq(ReadRequest{Mode: "line"}), nil, lineThen(then))
 }
 
 func trimEOL(s string) string {

@@ -556,6 +556,11 @@ func parseCheck(in []byte) (*Check, error) {
 	if err != nil {
 		return nil, err
 	}
+	return checkFrom(v), nil
+}
+
+// checkFrom builds a check from its parsed input.
+func checkFrom(v zjson.Value) *Check {
 	c := &Check{}
 	var deadline int64
 	for key, val := range v.All() {
@@ -588,7 +593,7 @@ func parseCheck(in []byte) (*Check, error) {
 	} else {
 		c.Deadline = time.Now().Add(c.Timeout)
 	}
-	return c, nil
+	return c
 }
 
 // PacingDelay is APMonitor's reminder curve, the same as the daemon's

@@ -479,6 +479,48 @@ func Parse(data []byte) (Value, error) {
 	return t.fill(data)
 }
 
+// copy16, copy32 and copy64 hold a small document's text with its tape:
+// ParseCopy's single allocation, sized for an operation's result, a check's
+// input with a short config, and one with a longer config.
+type copy16 struct {
+	t    tape
+	buf  [16]entry
+	text [128]byte
+}
+
+type copy32 struct {
+	t    tape
+	buf  [32]entry
+	text [320]byte
+}
+
+type copy64 struct {
+	t    tape
+	buf  [64]entry
+	text [768]byte
+}
+
+// ParseCopy is Parse of a copy of data, for a caller that reuses data's
+// buffer (a scratch buffer the host writes into): the Value refers to the
+// copy. A small document's copy and its tape are one allocation.
+func ParseCopy(data []byte) (Value, error) {
+	switch n := len(data); {
+	case n <= len(copy16{}.text):
+		st := &copy16{}
+		st.t.entries = st.buf[:0]
+		return st.t.fill(st.text[:copy(st.text[:], data)])
+	case n <= len(copy32{}.text):
+		st := &copy32{}
+		st.t.entries = st.buf[:0]
+		return st.t.fill(st.text[:copy(st.text[:], data)])
+	case n <= len(copy64{}.text):
+		st := &copy64{}
+		st.t.entries = st.buf[:0]
+		return st.t.fill(st.text[:copy(st.text[:], data)])
+	}
+	return Parse(append([]byte(nil), data...))
+}
+
 // tempTapes recycles the tapes of ParseTemp.
 var tempTapes = sync.Pool{New: func() any { return &tape{temp: true, entries: make([]entry, 0, 64)} }}
 

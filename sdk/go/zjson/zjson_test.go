@@ -241,6 +241,57 @@ func TestParseTemp(t *testing.T) {
 	}
 }
 
+// TestParseCopy holds ParseCopy to Parse at every size it stores
+// differently (each inline class, either side of its limits, and the heap),
+// and checks that the Value no longer depends on the caller's buffer.
+func TestParseCopy(t *testing.T) {
+	doc := func(n int) []byte { // a valid object of exactly n bytes (n >= 8)
+		return []byte(`{"s":"` + strings.Repeat("x", n-8) + `"}`)
+	}
+	many := `[` + strings.Repeat(`1,`, 99) + `1]` // 100 values in 201 bytes: more than a class's tape holds
+	tests := []struct {
+		name string
+		in   []byte
+	}{
+		{"tiny", []byte(`{"a":1}`)},
+		{"first class, full", doc(128)},
+		{"second class, smallest", doc(129)},
+		{"second class, full", doc(320)},
+		{"third class, smallest", doc(321)},
+		{"third class, full", doc(768)},
+		{"heap", doc(769)},
+		{"more values than the class's tape", []byte(many)},
+		{"escapes and nesting", []byte(`{"e":"a\nb\u00e9","o":{"l":[true,null,-1.5e3]}}`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			buf := append([]byte(nil), tt.in...)
+			got, err := ParseCopy(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range buf {
+				buf[i] = ' ' // the caller reuses its buffer
+			}
+			want, err := Parse(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := got.Interface(), want.Interface(); !reflect.DeepEqual(g, w) {
+				t.Fatalf("ParseCopy gave %v, Parse %v", g, w)
+			}
+			if !bytes.Equal(got.Source(), tt.in) {
+				t.Fatalf("source %q, want %q", got.Source(), tt.in)
+			}
+		})
+	}
+	for _, bad := range []string{`{"bad"`, strings.Repeat(" ", 400) + `[`, `{"x":1}` + strings.Repeat(" ", 900) + `x`} {
+		if _, err := ParseCopy([]byte(bad)); err == nil {
+			t.Errorf("ParseCopy accepted %.20q", bad)
+		}
+	}
+}
+
 func TestAll(t *testing.T) {
 	v, err := Parse([]byte(`{"a":1,"b":{"x":true},"c":"s","d":null}`))
 	if err != nil {
