@@ -241,6 +241,11 @@ func stateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// One database is one site's state: the rules of run and once,
+			// or it would be printed as the state of every site.
+			if err := site.CheckStatePaths(cfgs, statePath); err != nil {
+				return err
+			}
 			for _, cfg := range cfgs {
 				path := statePath
 				if path == "" {

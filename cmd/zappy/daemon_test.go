@@ -171,6 +171,50 @@ func TestDaemonFlagValues(t *testing.T) {
 	}
 }
 
+// TestStateSharedDatabase: zappy state refuses to print one state database
+// as the state of several sites, as run and once refuse to share it; it used
+// to print the same table under each site's name.
+func TestStateSharedDatabase(t *testing.T) {
+	site := func(dir, name string) string {
+		cfg := filepath.Join(dir, "site.yaml")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		yaml := "site: {name: " + name + "}\nmonitors:\n  - {type: tcp, name: db, address: \"tcp://127.0.0.1:1\"}\n"
+		if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	dir := t.TempDir()
+	a, b := site(filepath.Join(dir, "a"), "A"), site(filepath.Join(dir, "b"), "B")
+	statePath := filepath.Join(dir, "state.db")
+	t.Setenv("XDG_STATE_HOME", dir)
+	// Site A's state, at -s and at its default path (which B's would be).
+	for _, args := range [][]string{{"once", "-s", statePath, a}, {"once", a}} {
+		if _, errOut, code := zappy(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+	tests := []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"--state with two files", []string{"state", "-s", statePath, a, b}, "--state is only valid with a single config file"},
+		{"-s after the files", []string{"state", a, b, "--state", statePath}, "--state is only valid with a single config file"},
+		{"same default database", []string{"state", a, b}, "would share the state database"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := zappy(t, tt.args...)
+			if code != 1 || !strings.Contains(errOut, tt.msg) || out != "" {
+				t.Errorf("exit %d (want 1)\nstdout: %s\nstderr: %s\nwant: %s", code, out, errOut, tt.msg)
+			}
+		})
+	}
+}
+
 func TestOnceNotifyAndState(t *testing.T) {
 	rcv := newReceiver(t)
 	web := okServer(t)

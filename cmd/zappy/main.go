@@ -11,10 +11,12 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/zappy-mon/zappy/runtime/engine"
 )
@@ -58,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	cmd, err := root.ExecuteContextC(ctx)
+	err := root.ExecuteContext(ctx)
 	var ee exitError
 	switch {
 	case err == nil:
@@ -70,11 +72,45 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ee.code
 	default:
 		fmt.Fprintln(stderr, "zappy:", err)
-		if cmd != nil && cmd.Name() == "check" {
+		if commandName(root, args) == "check" {
 			return 3 // a check that could not run is UNKNOWN to Nagios
 		}
 		return 1
 	}
+}
+
+// commandName is the command args name: the first argument that is not a
+// flag or the value of one of the root's flags and names a command. cobra
+// cannot tell it when an unknown flag stands before it ("zappy --bogus
+// check" blames the root, "zappy --bogus validate check" runs check), since
+// it takes the argument after an unknown flag for the flag's value.
+func commandName(root *cobra.Command, args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return ""
+		}
+		if len(a) > 1 && a[0] == '-' {
+			var f *pflag.Flag
+			if name, ok := strings.CutPrefix(a, "--"); ok {
+				if !strings.Contains(name, "=") {
+					f = root.PersistentFlags().Lookup(name)
+				}
+			} else if len(a) == 2 {
+				f = root.PersistentFlags().ShorthandLookup(a[1:])
+			}
+			if f != nil && f.NoOptDefVal == "" {
+				i++ // the flag's value
+			}
+			continue
+		}
+		for _, c := range root.Commands() {
+			if c.Name() == a || c.HasAlias(a) {
+				return c.Name()
+			}
+		}
+	}
+	return ""
 }
 
 // newRoot builds the command tree.

@@ -95,6 +95,35 @@ func TestCheckErrorsAreClear(t *testing.T) {
 	}
 }
 
+// TestExitCodeBadFlags: bad flags of zappy check exit 3 (Nagios UNKNOWN)
+// wherever they stand; other commands exit 1. An unknown flag before the
+// command name used to exit 1 even for check, since cobra then takes the
+// command name for the flag's value and blames the root command.
+func TestExitCodeBadFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"check, unknown flag after", []string{"check", "--bogus", "--type", "tcp", "--address", "tcp://127.0.0.1:1"}, 3, "unknown flag: --bogus"},
+		{"check, unknown flag before", []string{"--bogus", "check", "--type", "tcp", "--address", "tcp://127.0.0.1:1"}, 3, "unknown flag: --bogus"},
+		{"check, unknown shorthand before", []string{"-x", "check", "--type", "tcp", "--address", "tcp://127.0.0.1:1"}, 3, "unknown shorthand flag: 'x' in -x"},
+		{"check, after a global flag", []string{"-v", "--bogus", "check"}, 3, "unknown flag: --bogus"},
+		{"validate, unknown flag before", []string{"--bogus", "validate", "check"}, 1, "unknown flag: --bogus"},
+		{"run, unknown flag before", []string{"--bogus", "run", "check"}, 1, "unknown flag: --bogus"},
+		{"unknown command", []string{"checks"}, 1, `unknown command "checks"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := zappy(t, tt.args...)
+			if code != tt.code || !strings.Contains(errOut, tt.msg) || out != "" {
+				t.Errorf("exit %d (want %d)\nstdout: %s\nstderr: %s\nwant: %s", code, tt.code, out, errOut, tt.msg)
+			}
+		})
+	}
+}
+
 func TestCheckConfigJSON(t *testing.T) {
 	srv := okServer(t)
 	cfg, _ := siteFile(t, fmt.Sprintf(`site:
