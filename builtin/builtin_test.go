@@ -4,7 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +17,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -255,6 +261,48 @@ func TestManifest(t *testing.T) {
 	}
 }
 
+// TestSchemasHaveREADMEFields checks that each type's schema in the
+// manifest has every field the README's table for the type documents.
+func TestSchemasHaveREADMEFields(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	man := newModule(t).Manifest()
+	row := regexp.MustCompile("^\\| `([a-z_]+)` \\|")
+	for _, c := range []struct{ typ, section string }{
+		{"ping", "ping"}, {"tcp", "tcp"}, {"udp", "udp"}, {"http", "http"}, {"quic", "http"}, {"cert", "cert"},
+	} {
+		t.Run(c.typ, func(t *testing.T) {
+			_, text, ok := strings.Cut(string(readme), "\n### "+c.section+"\n")
+			if !ok {
+				t.Fatalf("README has no section %q", c.section)
+			}
+			text, _, _ = strings.Cut(text, "\n#")
+			ti, ok := man.Type(c.typ)
+			if !ok {
+				t.Fatalf("no type %s", c.typ)
+			}
+			var schema struct{ Properties map[string]any }
+			if err := json.Unmarshal(ti.Schema, &schema); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, line := range strings.Split(text, "\n") {
+				if m := row.FindStringSubmatch(line); m != nil {
+					n++
+					if _, ok := schema.Properties[m[1]]; !ok {
+						t.Errorf("README documents %s.%s; the schema lacks it", c.typ, m[1])
+					}
+				}
+			}
+			if n == 0 {
+				t.Errorf("no fields found in README section %q", c.section)
+			}
+		})
+	}
+}
+
 func TestPing(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("raw ICMP sockets need root")
@@ -460,6 +508,11 @@ func TestUDP(t *testing.T) {
 			name: "echo with expect", target: "udp://" + echo, config: map[string]any{"send": "hello", "expect": "echo:hello"},
 			status: check.Up, class: check.Success, message: "reply of 10 bytes from " + echo + " in {ms} ms",
 			fields: map[string]any{"sent": 5, "replied": true, "from": echo, "response": "echo:hello", "rtt_ms": positive{}},
+			more: func(t *testing.T, res check.Result) {
+				if res.LatencyMS != res.Fields["rtt_ms"] {
+					t.Errorf("latency %v, want rtt_ms %v", res.LatencyMS, res.Fields["rtt_ms"])
+				}
+			},
 		},
 		{
 			name: "reply without expect", target: "udp://" + echo, config: map[string]any{"send": "hi"},
@@ -533,6 +586,7 @@ func httpMux() http.Handler {
 	})
 	mux.HandleFunc("/r/1", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/r/2", http.StatusFound) })
 	mux.HandleFunc("/r/2", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ok", http.StatusMovedPermanently) })
+	mux.HandleFunc("/r/3", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/status/503", http.StatusFound) })
 	// /away redirects to another host name for the same server.
 	mux.HandleFunc("/away", func(w http.ResponseWriter, r *http.Request) {
 		_, port, _ := net.SplitHostPort(r.Host)
@@ -664,6 +718,26 @@ func TestHTTP(t *testing.T) {
 			fields: map[string]any{"body": "POST HTTP/1.1|application/x-www-form-urlencoded|c|a=1&b=2"},
 		},
 		{
+			// A Content-Type given in headers is the body's type when
+			// content_type is not set, whatever the case of its name.
+			name: "send with Content-Type in headers", target: plain + "/echo",
+			config: map[string]any{"send": "{}", "headers": map[string]string{"Content-Type": "application/json"}},
+			status: check.Up, class: check.Success, message: "200 OK in {ms} ms",
+			fields: map[string]any{"body": "POST HTTP/1.1|application/json||{}"},
+		},
+		{
+			name: "send with lower-case content-type in headers", target: plain + "/echo",
+			config: map[string]any{"send": "{}", "headers": map[string]string{"content-type": "application/json"}},
+			status: check.Up, class: check.Success, message: "200 OK in {ms} ms",
+			fields: map[string]any{"body": "POST HTTP/1.1|application/json||{}"},
+		},
+		{
+			name: "content_type wins over a header", target: plain + "/echo",
+			config: map[string]any{"send": "a=1", "content_type": "application/x-www-form-urlencoded", "headers": map[string]string{"CONTENT-TYPE": "text/csv"}},
+			status: check.Up, class: check.Success, message: "200 OK in {ms} ms",
+			fields: map[string]any{"body": "POST HTTP/1.1|application/x-www-form-urlencoded||a=1"},
+		},
+		{
 			name: "method", target: plain + "/echo", config: map[string]any{"method": "put", "send": "x"},
 			status: check.Up, class: check.Success, message: "200 OK in {ms} ms",
 			fields: map[string]any{"body": "PUT HTTP/1.1|text/plain; charset=utf-8||x"},
@@ -692,9 +766,24 @@ func TestHTTP(t *testing.T) {
 			fields: map[string]any{"url": "http://localhost:" + plain[strings.LastIndex(plain, ":")+1:] + "/ok", "code": 200},
 		},
 		{
+			// The redirect is recorded but was not followed: no "after 1
+			// redirect(s)".
 			name: "redirect not followed", target: plain + "/r/1", config: map[string]any{"max_redirects": 0},
-			status: check.Down, class: check.ApplicationError, message: "HTTP 302 Found after 1 redirect(s)",
+			status: check.Down, class: check.ApplicationError, message: "HTTP 302 Found (redirect to " + plain + "/r/2 not followed: max_redirects is 0)",
 			fields: map[string]any{"code": 302, "redirects": []map[string]any{{"url": plain + "/r/1", "code": 302, "location": plain + "/r/2"}}},
+		},
+		{
+			name: "redirect not followed, status accepted", target: plain + "/r/1", config: map[string]any{"max_redirects": 0, "expect_status": 302},
+			status: check.Up, class: check.Success, message: "302 Found in {ms} ms (redirect to " + plain + "/r/2 not followed: max_redirects is 0)",
+		},
+		{
+			name: "redirect followed to a failure", target: plain + "/r/3",
+			status: check.Down, class: check.ApplicationError, message: "HTTP 503 Service Unavailable from " + plain + "/status/503 after 1 redirect(s)",
+		},
+		{
+			// The fragment is not sent; the URL answering is the target.
+			name: "failure at a URL with a fragment", target: plain + "/status/503#top",
+			status: check.Down, class: check.ApplicationError, message: "HTTP 503 Service Unavailable",
 		},
 		{
 			name: "refused", target: "http://" + refused + "/",
@@ -713,6 +802,16 @@ func TestHTTP(t *testing.T) {
 		{
 			name: "pin mismatch", target: selfURL + "/ok", config: map[string]any{"ssl_fingerprint": otherPin},
 			status: check.Down, class: check.ApplicationError, message: "GET " + selfURL + "/ok: certificate fingerprint mismatch: expected " + otherPin + ", got " + self.Fingerprint,
+		},
+		{
+			// A pin that is not 64 hex digits can never match a SHA-256
+			// fingerprint: the configuration is wrong, not the server.
+			name: "pin of the wrong length", target: selfURL + "/ok", config: map[string]any{"ssl_fingerprint": otherPin[:32]},
+			status: check.Error, class: check.ExceptionError, message: "ssl_fingerprint has 32 hex digits; a SHA-256 fingerprint has 64",
+		},
+		{
+			name: "pin of SHA-512 length", target: selfURL + "/ok", config: map[string]any{"ssl_fingerprint": otherPin + otherPin},
+			status: check.Error, class: check.ExceptionError, message: "ssl_fingerprint has 128 hex digits; a SHA-256 fingerprint has 64",
 		},
 		{
 			name: "expired with pin", target: expiredURL + "/ok", config: map[string]any{"ssl_fingerprint": expired.Fingerprint},
@@ -880,6 +979,17 @@ func TestCert(t *testing.T) {
 	otherName := serveTLS(t, trustedCA.Issue(t, testutil.LeafOptions{Names: []string{"other.test"}}))
 	refused := closedPort(t, "tcp")
 	const subject = "CN=localhost,O=zappy tests"
+	// justExpired expired a minute ago: the host rounds days_left to
+	// -0.00, which is not below 0.
+	justExpired := testutil.SelfSigned(t, testutil.LeafOptions{NotBefore: time.Now().Add(-3 * day), NotAfter: time.Now().Add(-time.Minute)})
+	justExpiredAddr := serveTLS(t, justExpired)
+	// lastMinutes expires in ten minutes.
+	lastMinutes := testutil.SelfSigned(t, testutil.LeafOptions{NotAfter: time.Now().Add(10 * time.Minute)})
+	lastMinutesAddr := serveTLS(t, lastMinutes)
+	// expiredIntermediate serves a valid leaf issued by an intermediate
+	// that expired ten minutes ago (the trusted root is only an hour old,
+	// so the chain had a moment when all of it was valid).
+	expiredIntermediate := serveChain(t, trustedCA, time.Now().Add(-50*time.Minute), time.Now().Add(-10*time.Minute))
 
 	details := func(leaf *testutil.Leaf, days float64) func(t *testing.T, res check.Result) {
 		return func(t *testing.T, res check.Result) {
@@ -895,6 +1005,9 @@ func TestCert(t *testing.T) {
 			wantField(t, res, "TLS 1.3", "version")
 			if len(res.Metrics) != 2 || res.Metrics[0].Name != "days_left" || res.Metrics[0].Value != d || res.Metrics[1].Name != "handshake_ms" {
 				t.Errorf("metrics %+v", res.Metrics)
+			}
+			if len(res.Metrics) == 2 && res.Status != check.Down && res.LatencyMS != res.Metrics[1].Value {
+				t.Errorf("latency %v, want handshake_ms %v", res.LatencyMS, res.Metrics[1].Value)
 			}
 		}
 	}
@@ -938,6 +1051,34 @@ func TestCert(t *testing.T) {
 			status: check.Down, class: check.ApplicationError,
 			message: "certificate " + subject + " expired 2.0 days ago (" + expired.Cert.NotAfter.UTC().Format(time.RFC3339) + ")",
 			more:    details(expired, -2),
+		},
+		{
+			name: "expired a minute ago", target: justExpiredAddr, config: map[string]any{"ssl_fingerprint": justExpired.Fingerprint},
+			status: check.Down, class: check.ApplicationError,
+			message: "certificate " + subject + " expired 1 minute(s) ago (" + justExpired.Cert.NotAfter.UTC().Format(time.RFC3339) + ")",
+		},
+		{
+			name: "expired a minute ago, warn_days 0", target: justExpiredAddr, config: map[string]any{"ssl_fingerprint": justExpired.Fingerprint, "warn_days": 0},
+			status: check.Down, class: check.ApplicationError,
+			message: "certificate " + subject + " expired 1 minute(s) ago (" + justExpired.Cert.NotAfter.UTC().Format(time.RFC3339) + ")",
+		},
+		{
+			name: "expires in minutes", target: lastMinutesAddr, config: map[string]any{"ssl_fingerprint": lastMinutes.Fingerprint},
+			status: check.Degraded, class: check.Success, message: "certificate " + subject + " expires in 9 minute(s) (warning below 14)",
+		},
+		{
+			name: "expired intermediate", target: expiredIntermediate,
+			status: check.Down, class: check.ApplicationError,
+			message: "tls handshake with " + expiredIntermediate + ": certificate chain: x509: certificate has expired or is not yet valid: {*}",
+			fields:  map[string]any{"subject": subject},
+		},
+		{
+			name: "expired intermediate with ignore_ssl_expiry", target: expiredIntermediate, config: map[string]any{"ignore_ssl_expiry": true},
+			status: check.Up, class: check.Success, message: "certificate " + subject + " verified, expires in 90.0 days",
+		},
+		{
+			name: "pin of the wrong length", target: selfAddr, config: map[string]any{"ssl_fingerprint": colonPin(self.Fingerprint)[:47]},
+			status: check.Error, class: check.ExceptionError, message: "ssl_fingerprint has 32 hex digits; a SHA-256 fingerprint has 64",
 		},
 		{
 			name: "expired with ignore_ssl_expiry", target: expiredAddr, config: map[string]any{"ssl_fingerprint": expired.Fingerprint, "ignore_ssl_expiry": true},
@@ -1019,6 +1160,51 @@ func TestCert(t *testing.T) {
 			},
 		)
 		runCases(t, m, "cert", cases)
+	})
+}
+
+// serveChain serves a leaf for localhost and 127.0.0.1, valid for 90 days,
+// issued by an intermediate of ca valid from notBefore to notAfter, and
+// returns the address.
+func serveChain(t testing.TB, ca *testutil.CA, notBefore, notAfter time.Time) string {
+	t.Helper()
+	newKey := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	sign := func(tmpl, parent *x509.Certificate, pub *ecdsa.PublicKey, key *ecdsa.PrivateKey) *x509.Certificate {
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	serial := time.Now().UnixNano()
+	ikey, lkey := newKey(), newKey()
+	inter := sign(&x509.Certificate{
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "intermediate", Organization: []string{"zappy tests"}},
+		NotBefore: notBefore, NotAfter: notAfter, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}, ca.Cert, &ikey.PublicKey, ca.Key)
+	leaf := sign(&x509.Certificate{
+		SerialNumber: big.NewInt(serial + 1), Subject: pkix.Name{CommonName: "localhost", Organization: []string{"zappy tests"}},
+		NotBefore: notBefore.Add(time.Minute), NotAfter: time.Now().Add(90 * 24 * time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, inter, &lkey.PublicKey, ikey)
+	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leaf.Raw, inter.Raw}, PrivateKey: lkey}}}
+	return testutil.ServeTCP(t, func(c net.Conn) {
+		tc := tls.Server(c, cfg)
+		if tc.Handshake() == nil {
+			testutil.HoldOpen(tc)
+		}
 	})
 }
 

@@ -91,6 +91,10 @@ func f(name string, k kind, doc string, opts ...opt) field {
 
 // maxSecs is the largest whole number of seconds a time.Duration holds
 // (about 292 years): more would wrap round to a short or negative interval.
+// defaultWarnDays is a cert monitor's warn_days when it gives none (the
+// built-in cert module's default too).
+const defaultWarnDays = 14
+
 const maxSecs = float64(math.MaxInt64 / int64(time.Second))
 
 // seconds bounds a field of whole seconds (check_every_n_secs, ...).
@@ -357,7 +361,7 @@ var typeFields = map[string]table{
 		f("degraded_loss_pct", kNumber, "Loss (%) at or above which the host is degraded rather than up (default: any loss).", between(0, 100)),
 	},
 	"cert": {
-		f("warn_days", kNumber, "Degraded when the certificate expires within this many days.", atLeast(0), def(14)),
+		f("warn_days", kNumber, "Degraded when the certificate expires within this many days.", atLeast(0), def(defaultWarnDays)),
 		f("critical_days", kNumber, "Down when it expires within this many days (0: only once expired).", atLeast(0), def(0)),
 		fSSLFingerprint, fIgnoreExpiry, fVerifySSL, fServerName,
 		f("starttls", kEnum, "Upgrade a plain-text mail connection before the handshake.", oneOf("smtp", "imap", "pop3")),

@@ -188,8 +188,14 @@ func (p *parser) monitor(cfg *Config, i int, n *yaml.Node) *Monitor {
 				o.fail("fire_and_forget", "cannot be combined with expect: an expected reply is one the check waits for")
 			}
 		case "cert":
-			if o.has("warn_days") && o.has("critical_days") && o.numOr("critical_days", 0) > o.numOr("warn_days", 0) {
-				o.fail("critical_days", "must not exceed warn_days (%v > %v): the certificate would be down before it is ever degraded", o.numOr("critical_days", 0), o.numOr("warn_days", 0))
+			// Against the default warn_days too: critical_days: 20 alone
+			// would be down before it is ever degraded just the same.
+			if warn := o.numOr("warn_days", defaultWarnDays); o.has("critical_days") && o.numOr("critical_days", 0) > warn {
+				what := "warn_days"
+				if !o.has("warn_days") {
+					what = "warn_days (its default)"
+				}
+				o.fail("critical_days", "must not exceed %s (%v > %v): the certificate would be down before it is ever degraded", what, o.numOr("critical_days", 0), warn)
 			}
 		case "ports", "port", "host":
 			p.snmpRules(o)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -20,19 +21,22 @@ const certSchema = `{"type":"object","properties":{
 // checkCert inspects the TLS certificate of any TLS port: validity, chain and
 // hostname (unless pinned or opted out), pin, and days until expiry.
 func checkCert(c *zappy.Check) zappy.Result {
-	o := tlsOptions(c)
+	o, err := tlsOptions(c)
+	if err != nil {
+		return zappy.Down(err)
+	}
 	ignoreExpiry := o.IgnoreExpiry
+	handshake := func(o zappy.TLSOptions) (*zappy.TLSInfo, error) {
+		if proto := strings.ToLower(c.Config.Get("starttls").Str()); proto != "" {
+			return startTLS(c, proto, o)
+		}
+		return c.TLS(zappy.HostPort(c.Target, 443), o, 0)
+	}
 	// Expiry is judged below against warn/critical days; the handshake only
 	// refuses what is wrong besides dates, so an expired certificate still
 	// yields its details.
 	o.IgnoreExpiry = true
-	var info *zappy.TLSInfo
-	var err error
-	if proto := strings.ToLower(c.Config.Get("starttls").Str()); proto != "" {
-		info, err = startTLS(c, proto, o)
-	} else {
-		info, err = c.TLS(zappy.HostPort(c.Target, 443), o, 0)
-	}
+	info, err := handshake(o)
 	if info == nil || (err != nil && info.Fingerprint == "") {
 		return zappy.Down(err)
 	}
@@ -43,12 +47,21 @@ func checkCert(c *zappy.Check) zappy.Result {
 		"verified": info.Verified, "pinned": info.Pinned, "subject": info.Subject, "issuer": info.Issuer,
 		"not_before": info.NotBefore, "not_after": info.NotAfter,
 	}}
-	res = res.Metric("days_left", info.DaysLeft, "").Metric("handshake_ms", info.JSON.Get("handshake_ms").Float(), "ms")
+	handshakeMS := info.JSON.Get("handshake_ms").Float()
+	res = res.Metric("days_left", info.DaysLeft, "").Metric("handshake_ms", handshakeMS, "ms")
+	res.LatencyMS = handshakeMS
 	if err != nil {
 		return withFields(zappy.Down(err), res)
 	}
+	// Dates are judged to the second: the host's days_left is rounded to
+	// hundredths, so a certificate that expired minutes ago shows -0.00.
+	now := time.Now()
 	days := info.DaysLeft
-	left := strconv.FormatFloat(days, 'f', 1, 64) + " days"
+	left := strconv.FormatFloat(math.Abs(days), 'f', 1, 64) + " days"
+	if notAfter, err := time.Parse(time.RFC3339Nano, info.NotAfter); err == nil {
+		days = notAfter.Sub(now).Hours() / 24
+		left = span(notAfter.Sub(now))
+	}
 	warn := c.Config.Get("warn_days").Float()
 	if !c.Config.Get("warn_days").Exists() {
 		warn = 14
@@ -56,14 +69,23 @@ func checkCert(c *zappy.Check) zappy.Result {
 	critical := c.Config.Get("critical_days").Float()
 	subject := leaf.Get("subject").Str()
 	notBefore, _ := time.Parse(time.RFC3339Nano, info.NotBefore)
-	early := !notBefore.IsZero() && time.Now().Before(notBefore)
+	early := !notBefore.IsZero() && now.Before(notBefore)
 	validFrom := "not valid before " + notBefore.UTC().Format(time.RFC3339)
+	if !ignoreExpiry && !early && days >= 0 && info.Verified && chainOutOfDates(info, now) {
+		// The chain was verified at a moment when all of it was valid,
+		// and some certificate besides the leaf is not valid now: verify
+		// again now, which may still succeed along another path to a
+		// root (an expired cross-signed root sent by the server).
+		o.IgnoreExpiry = false
+		if _, err := handshake(o); err != nil {
+			return withFields(zappy.Down(err), res)
+		}
+	}
 	switch {
 	case early && !ignoreExpiry:
-		in := strconv.FormatFloat(time.Until(notBefore).Hours()/24, 'f', 1, 64)
-		return withFields(zappy.DownMsg("certificate "+subject+" is "+validFrom+" (in "+in+" days)"), res)
+		return withFields(zappy.DownMsg("certificate "+subject+" is "+validFrom+" (in "+span(notBefore.Sub(now))+")"), res)
 	case days < 0 && !ignoreExpiry:
-		return withFields(zappy.DownMsg("certificate "+subject+" expired "+strconv.FormatFloat(-days, 'f', 1, 64)+" days ago ("+info.NotAfter+")"), res)
+		return withFields(zappy.DownMsg("certificate "+subject+" expired "+left+" ago ("+info.NotAfter+")"), res)
 	case days < critical && !ignoreExpiry:
 		return withFields(zappy.DownMsg("certificate "+subject+" expires in "+left+" (critical below "+strconv.FormatFloat(critical, 'f', -1, 64)+")"), res)
 	case days < warn && !ignoreExpiry:
@@ -81,13 +103,41 @@ func checkCert(c *zappy.Check) zappy.Result {
 	case early:
 		left = validFrom + " (ignore_ssl_expiry)"
 	case days < 0:
-		left = "expired " + strconv.FormatFloat(-days, 'f', 1, 64) + " days ago (ignore_ssl_expiry)"
+		left = "expired " + left + " ago (ignore_ssl_expiry)"
 	default:
 		left = "expires in " + left
 	}
 	res.Status = zappy.StatusUp
 	res.Message = "certificate " + subject + " " + how + ", " + left
 	return res
+}
+
+// span is a time to or since a certificate date: days to one decimal,
+// or whole minutes under a tenth of a day ("0.0 days" says too little).
+func span(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	if d < 144*time.Minute {
+		return itoa(int(d/time.Minute)) + " minute(s)"
+	}
+	return strconv.FormatFloat(d.Hours()/24, 'f', 1, 64) + " days"
+}
+
+// chainOutOfDates reports whether a certificate of the presented chain
+// other than the leaf is outside its validity dates at now.
+func chainOutOfDates(info *zappy.TLSInfo, now time.Time) bool {
+	for i, cert := range info.JSON.Get("chain").Array() {
+		if i == 0 {
+			continue
+		}
+		nb, err1 := time.Parse(time.RFC3339Nano, cert.Get("not_before").Str())
+		na, err2 := time.Parse(time.RFC3339Nano, cert.Get("not_after").Str())
+		if err1 == nil && err2 == nil && (now.Before(nb) || now.After(na)) {
+			return true
+		}
+	}
+	return false
 }
 
 // startTLS speaks just enough of a mail protocol to reach its TLS upgrade.

@@ -36,6 +36,9 @@ func checkPing(c *zappy.Check) zappy.Result {
 	}
 	res = res.Metric("rtt_avg", r.AvgMS, "ms").Metric("rtt_max", r.MaxMS, "ms").Metric("loss", r.LossPct, "%")
 	summary := itoa(r.Received) + "/" + itoa(r.Sent) + " replies from " + r.Address
+	if r.Received > 0 {
+		res.LatencyMS = r.AvgMS // degraded too: the round trip, not the time spent waiting for lost replies
+	}
 	switch {
 	case r.Received == 0:
 		res.Status, res.Class = zappy.StatusDown, zappy.ClassExceptionError
@@ -46,7 +49,6 @@ func checkPing(c *zappy.Check) zappy.Result {
 	default:
 		res.Status = zappy.StatusUp
 		res.Message = summary + ", rtt avg " + fmtMS(r.AvgMS)
-		res.LatencyMS = r.AvgMS
 	}
 	return res
 }

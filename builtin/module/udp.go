@@ -47,6 +47,7 @@ func checkUDP(c *zappy.Check) zappy.Result {
 		return withFields(zappy.Result{Status: zappy.StatusDown, Class: zappy.ClassExceptionError, Message: msg}, res)
 	}
 	res = res.Metric("rtt_ms", reply.RTTMS, "ms")
+	res.LatencyMS = reply.RTTMS
 	if expect != "" && !bytes.Contains(reply.Data, []byte(expect)) {
 		return withFields(zappy.DownMsg("expected "+quote([]byte(expect))+" in the reply, got "+quote(reply.Data)), res)
 	}
