@@ -172,19 +172,15 @@ func acceptInput(checkID int64, n int32) *Check {
 var inputText [2048]byte
 
 func readInput(checkID int64, n int32) (*Check, error) {
-	if n < 0 || int(n) > len(inputText) {
-		buf := make([]byte, max(n, 0))
-		got := hostInput(checkID, bufPtr(buf), n)
-		if got < 0 || got > n {
-			return nil, abiError(int64(got), "input")
-		}
-		return parseCheck(buf[:got])
+	buf, parse := inputText[:], zjson.ParseCopy
+	if n < 0 || int(n) > len(buf) {
+		buf, parse = make([]byte, max(n, 0)), zjson.Parse
 	}
-	got := hostInput(checkID, unsafe.Pointer(&inputText[0]), n)
+	got := hostInput(checkID, bufPtr(buf), n)
 	if got < 0 || got > n {
 		return nil, abiError(int64(got), "input")
 	}
-	v, err := zjson.ParseCopy(inputText[:got])
+	v, err := parse(buf[:got])
 	if err != nil {
 		return nil, err
 	}

@@ -258,11 +258,10 @@ func (c *Check) DialTCPThen(address string, o *DialOptions, then func(*Conn, err
 	callThen(c, opTCPConnect, dialRequest(address, o, false), nil, connThen(then))
 }
 
-// The ...Then methods hand their callbacks to callThen as named function
-// types that convert the operation's result (a delivery), not in closures
-// around them: a function value in an interface needs no allocation, and
-// connect-only checks run by the thousand.
-// delivery is what callThen hands an operation's result to.
+// delivery is what callThen hands an operation's result to. The ...Then
+// methods pass their callbacks as named function types that convert the
+// result, not in closures around them: a function value in an interface
+// needs no allocation, and connect-only checks run by the thousand.
 type delivery interface {
 	deliver(c *Check, v zjson.Value, data []byte, err error)
 }

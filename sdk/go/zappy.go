@@ -551,14 +551,6 @@ func (c *Check) Canceled() bool { return c.canceled }
 // Remaining is the time left before the deadline.
 func (c *Check) Remaining() time.Duration { return time.Until(c.Deadline) }
 
-func parseCheck(in []byte) (*Check, error) {
-	v, err := zjson.Parse(in)
-	if err != nil {
-		return nil, err
-	}
-	return checkFrom(v), nil
-}
-
 // checkFrom builds a check from its parsed input.
 func checkFrom(v zjson.Value) *Check {
 	c := &Check{}

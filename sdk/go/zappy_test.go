@@ -230,3 +230,12 @@ func TestPacingDelay(t *testing.T) {
 		}
 	}
 }
+
+// parseCheck is what zappy_start makes of an input (readInput).
+func parseCheck(in []byte) (*Check, error) {
+	v, err := zjson.Parse(in)
+	if err != nil {
+		return nil, err
+	}
+	return checkFrom(v), nil
+}
