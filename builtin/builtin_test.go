@@ -4,12 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -17,7 +12,6 @@ import (
 	"io"
 	"log"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -988,8 +982,11 @@ func TestCert(t *testing.T) {
 	lastMinutesAddr := serveTLS(t, lastMinutes)
 	// expiredIntermediate serves a valid leaf issued by an intermediate
 	// that expired ten minutes ago (the trusted root is only an hour old,
-	// so the chain had a moment when all of it was valid).
-	expiredIntermediate := serveChain(t, trustedCA, time.Now().Add(-50*time.Minute), time.Now().Add(-10*time.Minute))
+	// so the chain had a moment when all of it was valid; the leaf's
+	// dates start inside the intermediate's).
+	interFrom := time.Now().Add(-50 * time.Minute)
+	inter := trustedCA.Intermediate(t, "intermediate", interFrom, time.Now().Add(-10*time.Minute))
+	expiredIntermediate := serveTLS(t, inter.Issue(t, testutil.LeafOptions{NotBefore: interFrom.Add(time.Minute)}))
 
 	details := func(leaf *testutil.Leaf, days float64) func(t *testing.T, res check.Result) {
 		return func(t *testing.T, res check.Result) {
@@ -1160,51 +1157,6 @@ func TestCert(t *testing.T) {
 			},
 		)
 		runCases(t, m, "cert", cases)
-	})
-}
-
-// serveChain serves a leaf for localhost and 127.0.0.1, valid for 90 days,
-// issued by an intermediate of ca valid from notBefore to notAfter, and
-// returns the address.
-func serveChain(t testing.TB, ca *testutil.CA, notBefore, notAfter time.Time) string {
-	t.Helper()
-	newKey := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	sign := func(tmpl, parent *x509.Certificate, pub *ecdsa.PublicKey, key *ecdsa.PrivateKey) *x509.Certificate {
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	serial := time.Now().UnixNano()
-	ikey, lkey := newKey(), newKey()
-	inter := sign(&x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "intermediate", Organization: []string{"zappy tests"}},
-		NotBefore: notBefore, NotAfter: notAfter, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}, ca.Cert, &ikey.PublicKey, ca.Key)
-	leaf := sign(&x509.Certificate{
-		SerialNumber: big.NewInt(serial + 1), Subject: pkix.Name{CommonName: "localhost", Organization: []string{"zappy tests"}},
-		NotBefore: notBefore.Add(time.Minute), NotAfter: time.Now().Add(90 * 24 * time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, inter, &lkey.PublicKey, ikey)
-	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leaf.Raw, inter.Raw}, PrivateKey: lkey}}}
-	return testutil.ServeTCP(t, func(c net.Conn) {
-		tc := tls.Server(c, cfg)
-		if tc.Handshake() == nil {
-			testutil.HoldOpen(tc)
-		}
 	})
 }
 

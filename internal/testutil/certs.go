@@ -49,6 +49,23 @@ func NewCAFrom(t testing.TB, name string, notBefore time.Time) *CA {
 // MakeCA is NewCAFrom for code that has no testing.TB (a TestMain): it
 // returns its error.
 func MakeCA(name string, notBefore time.Time) (*CA, error) {
+	return makeCA(name, notBefore, notBefore.Add(10*365*24*time.Hour), nil)
+}
+
+// Intermediate makes a CA signed by ca, valid from notBefore to notAfter;
+// the leaves it issues are served with it as their chain's second
+// certificate.
+func (ca *CA) Intermediate(t testing.TB, name string, notBefore, notAfter time.Time) *CA {
+	t.Helper()
+	inter, err := makeCA(name, notBefore, notAfter, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inter
+}
+
+// makeCA makes a CA signed by parent, or self-signed when parent is nil.
+func makeCA(name string, notBefore, notAfter time.Time, parent *CA) (*CA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -57,12 +74,16 @@ func MakeCA(name string, notBefore time.Time) (*CA, error) {
 		SerialNumber:          big.NewInt(serial.Add(1)),
 		Subject:               pkix.Name{CommonName: name, Organization: []string{"zappy tests"}},
 		NotBefore:             notBefore,
-		NotAfter:              notBefore.Add(10 * 365 * 24 * time.Hour),
+		NotAfter:              notAfter,
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	issuer, signer := tmpl, key
+	if parent != nil {
+		issuer, signer = parent.Cert, parent.Key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, &key.PublicKey, signer)
 	if err != nil {
 		return nil, err
 	}
