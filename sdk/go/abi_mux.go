@@ -110,13 +110,34 @@ func exportComplete(token int64, jsonLen, dataLen int32) {
 	if !ok {
 		return
 	}
-	v, data, err := takeResult(token, jsonLen, dataLen)
 	if w.then != nil {
-		deliverStep(w.c, w.then, v, data, err)
+		completeThen(w.c, w.then, token, jsonLen, dataLen)
 		return
 	}
+	v, data, err := takeResult(token, jsonLen, dataLen, false)
 	w.ch <- completion{v, data, err} // buffered: never blocks
 }
+
+// resultBusy is set while a callback is handed a result on resultDoc's
+// tape: a result taken meanwhile (an operation the callback starts that
+// completes at once, a check goroutine that runs while this one is parked)
+// gets a tape of its own.
+var resultBusy bool
+
+// deliverTaken takes token's completed result and hands it to then.
+func deliverTaken(c *Check, then delivery, token int64, jsonLen, dataLen int32) {
+	if resultBusy {
+		v, data, err := takeResult(token, jsonLen, dataLen, false)
+		then.deliver(c, v, data, err)
+		return
+	}
+	resultBusy = true
+	defer clearBusy()
+	v, data, err := takeResult(token, jsonLen, dataLen, true)
+	then.deliver(c, v, data, err)
+}
+
+func clearBusy() { resultBusy = false }
 
 // step runs part of a ThenHandler check on the calling export, turning a
 // panic into the check's error result.
@@ -125,10 +146,10 @@ func step(c *Check, f func()) {
 	f()
 }
 
-// deliverStep is step for an operation's result.
-func deliverStep(c *Check, then delivery, v zjson.Value, data []byte, err error) {
+// completeThen is step for an operation's result.
+func completeThen(c *Check, then delivery, token int64, jsonLen, dataLen int32) {
 	defer recoverThen(c)
-	then.deliver(c, v, data, err)
+	deliverTaken(c, then, token, jsonLen, dataLen)
 }
 
 // recoverThen, deferred, ends c with an error result if its code panicked.
@@ -159,14 +180,17 @@ func callThen(c *Check, op int32, w *zjson.Writer, data []byte, then delivery) {
 		then.deliver(c, zjson.Value{}, nil, &Error{Code: "canceled", Message: "check canceled"})
 		return
 	}
-	tok, v, out, err := startOp(c, op, w, data)
-	if tok == 0 {
-		then.deliver(c, v, out, err)
-		return
+	tok, ready, err := startOp(c, op, w, data)
+	switch {
+	case err != nil:
+		then.deliver(c, zjson.Value{}, nil, err)
+	case ready:
+		deliverTaken(c, then, tok, 0, 0)
+	default:
+		mu.Lock()
+		pending.set(tok, waiter{then: then, c: c})
+		mu.Unlock()
 	}
-	mu.Lock()
-	pending.set(tok, waiter{then: then, c: c})
-	mu.Unlock()
 }
 
 //go:wasmexport zappy_cancel
@@ -239,9 +263,12 @@ func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte
 		putWriter(w)
 		return zjson.Value{}, nil, &Error{Code: "invalid", Message: "zappy: " + opName(op) + " would block a check registered with RegisterThen; use the ...Then form"}
 	}
-	tok, v, out, err := startOp(c, op, w, data)
-	if tok == 0 {
-		return v, out, err
+	tok, ready, err := startOp(c, op, w, data)
+	switch {
+	case err != nil:
+		return zjson.Value{}, nil, err
+	case ready:
+		return takeResult(tok, 0, 0, false)
 	}
 	mu.Lock()
 	var ch chan completion

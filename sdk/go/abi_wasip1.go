@@ -50,20 +50,17 @@ const (
 )
 
 // startOp hands op, with the request in w (recycled once the host has
-// copied it), to the host. It returns the token to wait on, or 0 with the
-// result when there is nothing to wait for (refused, or completed at once).
-func startOp(c *Check, op int32, w *zjson.Writer, data []byte) (tok int64, v zjson.Value, out []byte, err error) {
+// copied it), to the host. It returns the token to wait on or, when the
+// host completed op at once, to take now (ready); or an error when the host
+// refused it.
+func startOp(c *Check, op int32, w *zjson.Writer, data []byte) (tok int64, ready bool, err error) {
 	req := w.Bytes()
 	tok = hostOp(c.ID, op, bufPtr(req), int32(len(req)), bufPtr(data), int32(len(data)))
 	putWriter(w)
-	switch {
-	case tok < 0:
-		return 0, zjson.Value{}, nil, abiError(tok, opName(op))
-	case tok&readyBit != 0:
-		v, out, err = takeResult(tok, 0, 0)
-		return 0, v, out, err
+	if tok < 0 {
+		return 0, false, abiError(tok, opName(op))
 	}
-	return tok, zjson.Value{}, nil, nil
+	return tok, tok&readyBit != 0, nil
 }
 
 func bufPtr(b []byte) unsafe.Pointer {
@@ -83,15 +80,28 @@ var (
 	scratchData [4096]byte
 )
 
+// resultDoc holds the tapes of the results takeResult hands to callbacks
+// (temp): they convert the result before any other code runs, so one tape
+// serves them all.
+var resultDoc zjson.Doc
+
 // takeResult fetches a completed op's result. sizes may be 0 when unknown
 // (synchronous completion): the scratch buffers are tried first, and a
-// result that fits them is copied out with its tape in one allocation.
-func takeResult(token int64, jsonLen, dataLen int32) (zjson.Value, []byte, error) {
+// result that fits them is copied out with its tape in one allocation; with
+// temp, only its text is copied and the tape is resultDoc's, valid until
+// the next takeResult with temp.
+func takeResult(token int64, jsonLen, dataLen int32, temp bool) (zjson.Value, []byte, error) {
 	if int(jsonLen) <= len(scratch) && int(dataLen) <= len(scratchData) {
 		scratchMu.Lock()
 		r := hostTake(token, unsafe.Pointer(&scratch[0]), int32(len(scratch)), unsafe.Pointer(&scratchData[0]), int32(len(scratchData)))
 		if r >= 0 && r&tooSmall == 0 {
-			v, err := zjson.ParseCopy(scratch[:r>>32&sizeMask])
+			var v zjson.Value
+			var err error
+			if js := scratch[:r>>32&sizeMask]; temp {
+				v, err = resultDoc.ParseCopy(js)
+			} else {
+				v, err = zjson.ParseCopy(js)
+			}
 			var data []byte
 			if n := r & sizeMask; n > 0 {
 				data = append([]byte(nil), scratchData[:n]...)
@@ -115,7 +125,13 @@ func takeResult(token int64, jsonLen, dataLen int32) (zjson.Value, []byte, error
 	if r&tooSmall != 0 {
 		return zjson.Value{}, nil, &Error{Code: "invalid", Message: "zappy: host result larger than announced"}
 	}
-	v, err := zjson.Parse(js)
+	var v zjson.Value
+	var err error
+	if temp {
+		v, err = resultDoc.Parse(js)
+	} else {
+		v, err = zjson.Parse(js)
+	}
 	return resultFrom(v, err, data)
 }
 
@@ -166,21 +182,25 @@ func acceptInput(checkID int64, n int32) *Check {
 	return c
 }
 
-// inputText receives check inputs that fit, which ParseCopy then copies
-// together with their tape: one allocation. Only zappy_start reads inputs,
-// and calls into a module never overlap (sdk/ABI.md), so it needs no lock.
-var inputText [2048]byte
+// inputText and inputDoc receive check inputs, which checkFrom copies what
+// it keeps of: no allocation for the input itself. Only zappy_start (and
+// zappy_check) read inputs, and calls into a module never overlap
+// (sdk/ABI.md), so they need no lock.
+var (
+	inputText [2048]byte
+	inputDoc  zjson.Doc
+)
 
 func readInput(checkID int64, n int32) (*Check, error) {
-	buf, parse := inputText[:], zjson.ParseCopy
+	buf := inputText[:]
 	if n < 0 || int(n) > len(buf) {
-		buf, parse = make([]byte, max(n, 0)), zjson.Parse
+		buf = make([]byte, max(n, 0))
 	}
 	got := hostInput(checkID, bufPtr(buf), n)
 	if got < 0 || got > n {
 		return nil, abiError(int64(got), "input")
 	}
-	v, err := parse(buf[:got])
+	v, err := inputDoc.Parse(buf[:got])
 	if err != nil {
 		return nil, err
 	}

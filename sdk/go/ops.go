@@ -176,7 +176,7 @@ func tlsInfo(v zjson.Value) *TLSInfo {
 		Issuer:      leaf.Get("issuer").Str(),
 		NotBefore:   leaf.Get("not_before").Str(),
 		NotAfter:    leaf.Get("not_after").Str(),
-		JSON:        v,
+		JSON:        v.Clone(), // v may be on a tape that is reused (takeResult, temp)
 	}
 }
 

@@ -36,6 +36,7 @@ package zappy
 import (
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/zappy-mon/zappy/sdk/go/zjson"
 )
@@ -551,20 +552,24 @@ func (c *Check) Canceled() bool { return c.canceled }
 // Remaining is the time left before the deadline.
 func (c *Check) Remaining() time.Duration { return time.Until(c.Deadline) }
 
-// checkFrom builds a check from its parsed input.
+// checkFrom builds a check from its parsed input, which may live in
+// storage that is reused once it returns (readInput's Doc and buffer): the
+// check's strings are copied, in one allocation, and Config and State
+// cloned.
 func checkFrom(v zjson.Value) *Check {
 	c := &Check{}
 	var deadline int64
-	for key, val := range v.All() {
-		switch key {
+	var name, typ, target string
+	for it := v.Iter(); it.Next(); {
+		switch val := it.Value(); it.Key() {
 		case "check_id":
 			c.ID = val.Int()
 		case "name":
-			c.Name = val.Str()
+			name = val.Str()
 		case "type":
-			c.Type = val.Str()
+			typ = val.Str()
 		case "target":
-			c.Target = val.Str()
+			target = val.Str()
 		case "timeout_ms":
 			c.Timeout = time.Duration(val.Int()) * time.Millisecond
 		case "deadline_unix_ms":
@@ -572,14 +577,20 @@ func checkFrom(v zjson.Value) *Check {
 		case "attempt":
 			c.Attempt = int(val.Int())
 		case "config":
-			c.Config = val
+			c.Config = val.Clone()
 		case "state":
-			c.State = val
+			c.State = val.Clone()
 		case "notify":
 			c.NotifyEvery = time.Duration(val.Get("every_ms").Int()) * time.Millisecond
 			c.AfterEveryN = int(val.Get("after_every_n").Int())
 		}
 	}
+	// Not name + typ + target: a concatenation with one non-empty operand
+	// is that operand, not a copy.
+	b := make([]byte, 0, len(name)+len(typ)+len(target))
+	b = append(append(append(b, name...), typ...), target...)
+	all := unsafe.String(unsafe.SliceData(b), len(b))
+	c.Name, c.Type, c.Target = all[:len(name)], all[len(name):len(name)+len(typ)], all[len(name)+len(typ):]
 	if deadline > 0 {
 		c.Deadline = time.UnixMilli(deadline)
 	} else {

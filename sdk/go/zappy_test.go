@@ -120,6 +120,32 @@ func TestParseCheck(t *testing.T) {
 	}
 }
 
+// TestParseCheckKeepsNothingOfTheInput: every part of a check survives the
+// reuse of the storage its input was parsed in (parseCheck overwrites it),
+// whichever parts the input has.
+func TestParseCheckKeepsNothingOfTheInput(t *testing.T) {
+	tests := []struct {
+		in                string
+		name, typ, target string
+		config, state     string // Source, "" when missing
+	}{
+		{`{"check_id":1,"target":"tcp://db:5432"}`, "", "", "tcp://db:5432", "", ""},
+		{`{"check_id":1,"name":"only a name"}`, "only a name", "", "", "", ""},
+		{`{"check_id":1,"name":"a\"b","type":"tcp","target":"x","config":{},"state":null}`, `a"b`, "tcp", "x", "{}", "null"},
+		{`{"check_id":1,"type":"http","config":{"expect":"ok","headers":{"A":"b"}},"state":{"n":[1,2]}}`, "", "http", "", `{"expect":"ok","headers":{"A":"b"}}`, `{"n":[1,2]}`},
+	}
+	for _, tt := range tests {
+		c, err := parseCheck([]byte(tt.in))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.in, err)
+		}
+		if c.Name != tt.name || c.Type != tt.typ || c.Target != tt.target ||
+			string(c.Config.Source()) != tt.config || string(c.State.Source()) != tt.state {
+			t.Errorf("%s: name %q type %q target %q config %s state %s", tt.in, c.Name, c.Type, c.Target, c.Config.Source(), c.State.Source())
+		}
+	}
+}
+
 func TestManifestAndRegistry(t *testing.T) {
 	saved := types
 	defer func() { types = saved }()
@@ -231,11 +257,21 @@ func TestPacingDelay(t *testing.T) {
 	}
 }
 
-// parseCheck is what zappy_start makes of an input (readInput).
+// parseCheck is what zappy_start makes of an input (readInput): parsed
+// with storage that is reused afterwards, which the check must not notice.
 func parseCheck(in []byte) (*Check, error) {
-	v, err := zjson.Parse(in)
+	var d zjson.Doc
+	buf := append([]byte(nil), in...)
+	v, err := d.Parse(buf)
 	if err != nil {
 		return nil, err
 	}
-	return checkFrom(v), nil
+	c := checkFrom(v)
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if _, err := d.Parse([]byte(`[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]`)); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

@@ -410,6 +410,47 @@ func (v Value) All() iter.Seq2[string, Value] {
 	}
 }
 
+// Iter walks the members of an object in document order, like All but
+// without a function call per member, which matters in wasm when a reader
+// dispatches on a dozen keys:
+//
+//	for it := v.Iter(); it.Next(); {
+//		switch it.Key() { ... it.Value() ... }
+//	}
+type Iter struct {
+	t      *tape
+	j, end int32 // the next key's entry; the object's next
+	key    string
+	val    Value
+}
+
+// Iter returns an iterator over v's members (none unless v is an object).
+func (v Value) Iter() Iter {
+	e := v.e()
+	if e == nil || e.kind != Object {
+		return Iter{}
+	}
+	return Iter{t: v.t, j: v.i + 1, end: e.next}
+}
+
+// Next advances to the next member and reports whether there is one.
+func (it *Iter) Next() bool {
+	if it.j >= it.end {
+		return false
+	}
+	k := &it.t.entries[it.j]
+	it.key = it.t.str(k)
+	it.val = Value{it.t, it.j + 1}
+	it.j = it.t.entries[it.j+1].next
+	return true
+}
+
+// Key is the current member's key.
+func (it *Iter) Key() string { return it.key }
+
+// Value is the current member's value.
+func (it *Iter) Value() Value { return it.val }
+
 // Each calls f for every member of an object in document order, without
 // allocating; f returns false to stop.
 func (v Value) Each(f func(key string, val Value) bool) {
@@ -520,6 +561,97 @@ func ParseCopy(data []byte) (Value, error) {
 	}
 	return Parse(append([]byte(nil), data...))
 }
+
+// Doc is reusable storage for the tapes of documents that are read and
+// dropped one after another (a check's input, an operation's result): its
+// Parse allocates no tape. A Value from d, and every Value reached from it,
+// is valid until d parses again; strings read from them are views of the
+// parsed text, so they stay valid as long as that text does (always, with
+// ParseCopy). Use Clone to keep a Value longer. A Doc must not be copied
+// after use, nor used by two goroutines at once.
+type Doc struct {
+	t   tape
+	buf [64]entry
+}
+
+// Parse parses data onto d's tape; the Value refers to data.
+func (d *Doc) Parse(data []byte) (Value, error) {
+	d.t.entries = d.buf[:0] // a tape grown for a large document is not kept
+	return d.t.fill(data)
+}
+
+// ParseCopy is Parse of a copy of data, made in one allocation without
+// pointers: the caller may reuse data, and strings read from the Values stay
+// valid after d parses again.
+func (d *Doc) ParseCopy(data []byte) (Value, error) {
+	return d.Parse(append(make([]byte, 0, len(data)), data...))
+}
+
+// Clone returns a copy of v that shares nothing with v's document: its own
+// text and tape (one allocation for small values), so it stays valid when
+// the document's storage is reused (a Doc, a buffer the caller overwrites).
+// Null, booleans and empty containers cost no allocation.
+func (v Value) Clone() Value {
+	e := v.e()
+	if e == nil {
+		return Value{}
+	}
+	switch {
+	case e.kind == Null:
+		return literals[0]
+	case e.kind == Bool && e.truth:
+		return literals[1]
+	case e.kind == Bool:
+		return literals[2]
+	case e.kind == Object && e.count == 0:
+		return literals[3]
+	case e.kind == Array && e.count == 0:
+		return literals[4]
+	}
+	src := v.Source()
+	base := e.start // strings: the text starts at the opening quote
+	if e.kind == String {
+		base--
+	}
+	ents := v.t.entries[v.i:e.next]
+	var t *tape
+	var text []byte
+	switch n, m := len(ents), len(src); {
+	case n <= len(copy16{}.buf) && m <= len(copy16{}.text):
+		st := &copy16{}
+		t, text = &st.t, st.text[:m]
+		t.entries = st.buf[:n]
+	case n <= len(copy32{}.buf) && m <= len(copy32{}.text):
+		st := &copy32{}
+		t, text = &st.t, st.text[:m]
+		t.entries = st.buf[:n]
+	default:
+		t, text = &tape{entries: make([]entry, n)}, make([]byte, m)
+	}
+	copy(text, src)
+	t.src = text
+	for i, x := range ents {
+		x.next -= v.i
+		if x.kind != Null && x.kind != Bool { // literals point at no text
+			x.start -= base
+			x.end -= base
+		}
+		t.entries[i] = x
+	}
+	return Value{t, 0}
+}
+
+// literals are the Values Clone shares: null, true, false, {} and [].
+var literals = func() (vs [5]Value) {
+	for i, s := range []string{"null", "true", "false", "{}", "[]"} {
+		v, err := Parse([]byte(s))
+		if err != nil {
+			panic(err)
+		}
+		vs[i] = v
+	}
+	return vs
+}()
 
 // tempTapes recycles the tapes of ParseTemp.
 var tempTapes = sync.Pool{New: func() any { return &tape{temp: true, entries: make([]entry, 0, 64)} }}

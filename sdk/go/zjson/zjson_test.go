@@ -152,6 +152,17 @@ func FuzzParse(f *testing.F) {
 		if !reflect.DeepEqual(a, b) && !bytes.Contains(data, []byte(`\u`)) {
 			t.Fatalf("round trip differs: %q -> %q", data, out)
 		}
+		// Clone, of the document and of each value (and key) in it, gives
+		// the same value with the same text, but for the blanks inside an
+		// empty container.
+		for i := range v.t.entries {
+			x := Value{v.t, int32(i)}
+			c := x.Clone()
+			same := bytes.Equal(c.Source(), x.Source()) || x.Len() == 0 && (x.Kind() == Object || x.Kind() == Array)
+			if !same || !reflect.DeepEqual(c.Interface(), x.Interface()) {
+				t.Fatalf("Clone of entry %d of %q: %q, want %q", i, data, c.Source(), x.Source())
+			}
+		}
 	})
 }
 
@@ -331,5 +342,101 @@ func TestPutKey(t *testing.T) {
 		if string(a.Bytes()) != string(b.Bytes()) {
 			t.Errorf("PutKey(NewKey(%q)) wrote %s, Key %s", k, b.Bytes(), a.Bytes())
 		}
+	}
+}
+
+func TestClone(t *testing.T) {
+	const doc = `{"s":"a\"b","n":-1.5e3,"t":true,"f":false,"z":null,"e":{},"a":[],` +
+		`"o":{"k":[1,{"x":"y"},null,true],"u":"\u00e9"},"l":[` + `"` + "0123456789abcdefghij" + `",2,3]}`
+	tests := []struct {
+		name, path string
+		allocs     float64 // Clone's allocations
+	}{
+		{"whole document", "", 1},
+		{"escaped string", "s", 1},
+		{"number", "n", 1},
+		{"true", "t", 0},
+		{"false", "f", 0},
+		{"null", "z", 0},
+		{"empty object", "e", 0},
+		{"empty array", "a", 0},
+		{"nested object", "o", 1},
+		{"array", "l", 1},
+		{"missing", "nope", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			buf := []byte(doc)
+			var d Doc
+			root, err := d.Parse(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := root
+			if tt.path != "" {
+				v = root.Get(tt.path)
+			}
+			ref, err := Parse([]byte(doc)) // the oracle, in text nobody reuses
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.path != "" {
+				ref = ref.Get(tt.path)
+			}
+			want, wantSrc, wantExists := ref.Interface(), string(ref.Source()), ref.Exists()
+			got := v.Clone()
+			if a := testing.AllocsPerRun(20, func() { v.Clone() }); a != tt.allocs {
+				t.Errorf("Clone made %v allocations, want %v", a, tt.allocs)
+			}
+			for i := range buf { // the document's text and tape are reused
+				buf[i] = ' '
+			}
+			if _, err := d.Parse([]byte(`[9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9]`)); err != nil {
+				t.Fatal(err)
+			}
+			if g := got.Interface(); !reflect.DeepEqual(g, want) {
+				t.Fatalf("clone is %#v, want %#v", g, want)
+			}
+			if g := string(got.Source()); g != wantSrc || got.Exists() != wantExists {
+				t.Fatalf("clone's source %q (exists %v), want %q (%v)", g, got.Exists(), wantSrc, wantExists)
+			}
+		})
+	}
+	// A value larger than the one-allocation classes.
+	big := `{"k":[` + strings.Repeat(`"abcdefgh",`, 60) + `1]}`
+	v, err := Parse([]byte(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.Get("k").Clone(); got.Len() != 61 || got.Index(59).Str() != "abcdefgh" || got.Index(60).Int() != 1 {
+		t.Fatalf("large clone: len %d, [59] %q, [60] %d", got.Len(), got.Index(59).Str(), got.Index(60).Int())
+	}
+}
+
+func TestDoc(t *testing.T) {
+	var d Doc
+	buf := []byte(`{"name":"web","port":443}`)
+	v, err := d.ParseCopy(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := v.Get("name").Str()
+	copy(buf, `{"name":"xxx","port":111}`)
+	// A document larger than the Doc's own tape, then a small one again.
+	if _, err := d.Parse([]byte(`[` + strings.Repeat(`1,`, 99) + `1]`)); err != nil {
+		t.Fatal(err)
+	}
+	if name != "web" {
+		t.Fatalf("string from ParseCopy changed to %q when the caller reused its buffer", name)
+	}
+	v, err = d.Parse([]byte(`{"a":[1,2]}`))
+	if err != nil || v.Get("a").Index(1).Int() != 2 {
+		t.Fatalf("after a large document: %v, %v", v.Get("a").Interface(), err)
+	}
+	if _, err := d.Parse([]byte(`{"a":`)); err == nil {
+		t.Fatal("Parse accepted a truncated document")
+	}
+	if a := testing.AllocsPerRun(20, func() { d.Parse(buf) }); a != 0 {
+		t.Errorf("Doc.Parse made %v allocations", a)
 	}
 }
