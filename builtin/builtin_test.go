@@ -367,6 +367,28 @@ func TestTCP(t *testing.T) {
 	smtpClosing := testutil.ServeTCP(t, func(c net.Conn) { io.WriteString(c, "220 mail.test ESMTP\r\n") })
 	hangup := testutil.ServeTCP(t, func(net.Conn) {})
 	refused := closedPort(t, "tcp")
+	// split sends its banner line in two segments, cutting the expected
+	// text in the middle.
+	split := testutil.ServeTCP(t, func(c net.Conn) {
+		c.(*net.TCPConn).SetNoDelay(true)
+		io.WriteString(c, "SSH-2.0-Open")
+		time.Sleep(30 * time.Millisecond)
+		io.WriteString(c, "SSH_9.2p1 Debian-2\r\n")
+		testutil.HoldOpen(c)
+	})
+	noEOL := testutil.ServeTCP(t, func(c net.Conn) {
+		io.WriteString(c, "OK")
+		testutil.HoldOpen(c)
+	})
+	binBanner := testutil.ServeTCP(t, func(c net.Conn) {
+		c.Write([]byte{0x00, 0x01, 0xff, 'R', 'E', 'A', 'D', 'Y', '\n'})
+		testutil.HoldOpen(c)
+	})
+	// reset answers the connection with a TCP RST.
+	reset := testutil.ServeTCP(t, func(c net.Conn) {
+		c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	})
 
 	// dialogue reads exactly len(want) bytes and answers "ACK <hex of what
 	// it read>", so the check's expect only matches when the payload
@@ -416,14 +438,51 @@ func TestTCP(t *testing.T) {
 			status: check.Down, class: check.ExceptionError, message: "connect " + refused + ": connection refused",
 		},
 		{
+			// The banner is the whole first line, not the line cut at the
+			// expected text: README's `expect: "SSH-2.0"` with `assert:
+			// 'banner contains "OpenSSH"'` must work.
 			name: "banner", target: "tcp://" + ssh, config: map[string]any{"expect": "SSH-2.0"},
 			status: check.Up, class: check.Success, message: `got "SSH-2.0" from ` + ssh,
-			fields: map[string]any{"banner": "SSH-2.0", "response": "SSH-2.0", "remote": ssh},
+			fields: map[string]any{"banner": "SSH-2.0-test", "response": "SSH-2.0-test\r\n", "remote": ssh},
+		},
+		{
+			name: "banner line in two segments", target: "tcp://" + split, config: map[string]any{"expect": "SSH-2.0"},
+			status: check.Up, class: check.Success, message: `got "SSH-2.0" from ` + split,
+			fields: map[string]any{"banner": "SSH-2.0-OpenSSH_9.2p1 Debian-2", "response": "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"},
+		},
+		{
+			// A service that sends the expected text and no line end is
+			// up at once (the wait for the rest of the line is short and
+			// not in the latency).
+			name: "expect without a line end", target: "tcp://" + noEOL, config: map[string]any{"expect": "OK"},
+			status: check.Up, class: check.Success, message: `got "OK" from ` + noEOL,
+			fields: map[string]any{"banner": "OK", "response": "OK"},
+			more: func(t *testing.T, res check.Result) {
+				if res.LatencyMS >= 100 {
+					t.Errorf("latency %v ms includes the wait for the rest of the line", res.LatencyMS)
+				}
+			},
+		},
+		{
+			// The expected text split across two TCP segments.
+			name: "expect split across reads", target: "tcp://" + split, config: map[string]any{"expect": "SSH-2.0-OpenSSH"},
+			status: check.Up, class: check.Success, message: `got "SSH-2.0-OpenSSH" from ` + split,
+			fields: map[string]any{"banner": "SSH-2.0-OpenSSH_9.2p1 Debian-2"},
+		},
+		{
+			name: "expect after binary bytes", target: "tcp://" + binBanner, config: map[string]any{"expect": "READY"},
+			status: check.Up, class: check.Success, message: `got "READY" from ` + binBanner,
+			fields: map[string]any{"banner": "\x00\x01\ufffdREADY"},
+		},
+		{
+			// The RST may come before the connect completes, or after.
+			name: "reset without data", target: "tcp://" + reset, config: map[string]any{"expect": "SSH-"},
+			status: check.Down, class: check.ExceptionError, message: `{*} ` + reset + `: connection reset by peer{*}`,
 		},
 		{
 			name: "long banner", target: "tcp://" + long, config: map[string]any{"expect": "ready"},
 			status: check.Up, class: check.Success, message: `got "ready" from ` + long,
-			fields: map[string]any{"response": longBanner[:len(longBanner)-2], "remote": long},
+			fields: map[string]any{"response": longBanner, "remote": long},
 		},
 		{
 			name: "banner whole line", target: "tcp://" + ssh, config: map[string]any{"expect": "\r\n"},
@@ -433,7 +492,7 @@ func TestTCP(t *testing.T) {
 		{
 			name: "send and expect text", target: "tcp://" + textAddr, config: map[string]any{"send": "HELO zappy\r\n", "expect": ack([]byte("HELO zappy\r\n"))},
 			status: check.Up, class: check.Success, message: `got "` + ack([]byte("HELO zappy\r\n")) + `" from ` + textAddr,
-			fields: map[string]any{"sent": 12, "response": ack([]byte("HELO zappy\r\n"))},
+			fields: map[string]any{"sent": 12, "response": ack([]byte("HELO zappy\r\n")) + "\r\n"},
 			more:   receivedExactly(textAddr, []byte("HELO zappy\r\n")),
 		},
 		{
@@ -526,7 +585,7 @@ func TestUDP(t *testing.T) {
 		},
 		{
 			name: "silent port with expect", target: "udp://" + silent, config: map[string]any{"send": "hello", "expect": "x", "fire_and_forget": true}, timeout: time.Second,
-			status: check.Down, class: check.ExceptionError, message: "no reply from " + silent + " within {ms} ms",
+			status: check.Down, class: check.ExceptionError, message: "no reply from " + silent + ` within {ms} ms (expected a reply containing "x")`,
 		},
 		{
 			name: "fire and forget", target: "udp://" + silent, config: map[string]any{"send": "<13>zappy test", "fire_and_forget": true},
@@ -535,7 +594,7 @@ func TestUDP(t *testing.T) {
 		},
 		{
 			name: "fire and forget spelled yes", target: "udp://" + silent, config: map[string]any{"send": "x", "fire_and_forget": "yes"},
-			status: check.Up, class: check.Success, message: "sent 1 bytes to " + silent + " (fire and forget: no reply expected)",
+			status: check.Up, class: check.Success, message: "sent 1 byte to " + silent + " (fire and forget: no reply expected)",
 		},
 		{
 			name: "closed port", target: "udp://" + closed, config: map[string]any{"send": "hello", "expect": "x"},

@@ -3,6 +3,7 @@ package builtin_test
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -369,6 +370,12 @@ func TestSNMPFailures(t *testing.T) {
 			`snmp 127.0.0.1:{*}: authentication failed for SNMPv3 user "zappy-priv": wrong auth passphrase or auth protocol SHA (usmStatsWrongDigests)`},
 		{"v3 unknown user", "port", "snmp://" + d.Addr, map[string]any{"version": "3", "username": "nobody", "port": 1, "mac": "00:00:00:00:00:01"},
 			check.Down, check.ApplicationError, `snmp 127.0.0.1:{*}: SNMPv3 user "nobody" is unknown to the agent (usmStatsUnknownUserNames)`},
+		{"v3 wrong priv passphrase", "host", "snmp://" + d.Addr, v3(u.Name, u.AuthPass, "wrong-priv-phrase"), check.Down, check.ApplicationError,
+			`snmp 127.0.0.1:{*}: the agent answered SNMPv3 engine discovery but dropped every authPriv request (2 attempts, timeout 400ms): wrong priv passphrase or privacy protocol AES for SNMPv3 user "zappy-priv"?`},
+		{"v3 security level below the user's", "host", "snmp://" + d.Addr, map[string]any{"version": "3", "username": u.Name, "auth_protocol": "SHA", "auth_passphrase": u.AuthPass},
+			check.Down, check.ApplicationError, `snmp 127.0.0.1:{*}: agent answered error-status AuthorizationError (access control: security level authNoPriv is below what user "zappy-priv" needs, or the OID is outside its view)`},
+		{"port not on the agent", "port", "snmp://" + d.Addr, map[string]any{"version": "1", "community": d.Community, "port": 99, "mac": "00:00:00:00:00:01"},
+			check.Down, check.ApplicationError, "port ifIndex=99 does not exist on the agent (no ifOperStatus.99)"},
 		{"vendor OIDs answered noSuchObject", "ports", "snmp://" + bare.Addr, nil, check.Up, check.Success,
 			"baseline: 1 interfaces, 1 up; 0 MACs, 0 ARP; rates from the next poll"},
 	}
@@ -424,5 +431,80 @@ func BenchmarkPortsPoll48(b *testing.B) {
 			b.Fatalf("%s %s", res.Status, res.Message)
 		}
 		req.State = res.State
+	}
+}
+
+// startMisnamingAgent is a v2c agent that answers every GET by position
+// but names each answer by its request OID without the last arc (sysUpTime
+// for sysUpTime.0, ifOperStatus for ifOperStatus.1), as some embedded
+// agents do, and has no tables (GETNEXT and GETBULK: endOfMibView).
+func startMisnamingAgent(t *testing.T, objs map[string]gosnmp.SnmpPDU) string {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	go func() {
+		buf := make([]byte, 65535)
+		dec := &gosnmp.GoSNMP{}
+		for {
+			n, from, err := conn.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			req, err := dec.SnmpDecodePacket(buf[:n])
+			if err != nil {
+				continue
+			}
+			resp := &gosnmp.SnmpPacket{Version: req.Version, Community: req.Community, PDUType: gosnmp.GetResponse, RequestID: req.RequestID}
+			for _, vb := range req.Variables {
+				name := "." + strings.TrimPrefix(vb.Name, ".")
+				pdu, ok := objs[name]
+				switch {
+				case req.PDUType != gosnmp.GetRequest:
+					pdu = gosnmp.SnmpPDU{Name: name, Type: gosnmp.EndOfMibView}
+				case !ok:
+					pdu = gosnmp.SnmpPDU{Name: name, Type: gosnmp.NoSuchObject}
+				default:
+					pdu.Name = name[:strings.LastIndex(name, ".")]
+				}
+				resp.Variables = append(resp.Variables, pdu)
+			}
+			if out, err := resp.MarshalMsg(); err == nil {
+				conn.WriteToUDP(out, from)
+			}
+		}
+	}()
+	return conn.LocalAddr().String()
+}
+
+// TestSNMPGetMatchedByPosition: a GET answer counts for the OID asked at
+// its position, whatever name the agent gives it.
+func TestSNMPGetMatchedByPosition(t *testing.T) {
+	addr := startMisnamingAgent(t, map[string]gosnmp.SnmpPDU{
+		devmon.SysUpTime:            {Type: gosnmp.TimeTicks, Value: uint32(100_000)},
+		devmon.IfDescr + ".3":       {Type: gosnmp.OctetString, Value: []byte("Gi0/3")},
+		devmon.IfOperStatus + ".3":  {Type: gosnmp.Integer, Value: 2},
+		devmon.IfAdminStatus + ".3": {Type: gosnmp.Integer, Value: 1},
+	})
+	m := newModule(t)
+	tests := []struct {
+		name    string
+		config  map[string]any
+		status  check.Status
+		message string
+	}{
+		{"port found", map[string]any{"port": 3, "mac": "18:e8:29:45:f8:f7", "always_up": true}, check.Down,
+			"port ifIndex=3 18:E8:29:45:F8:F7 is down (admin=up){*}"},
+		{"port not on the agent", map[string]any{"port": 4, "mac": "18:e8:29:45:f8:f7"}, check.Down,
+			"port ifIndex=4 does not exist on the agent (no ifOperStatus.4)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &poller{m: m, typ: "port", target: "snmp://" + addr, config: tt.config, timeout: 2 * time.Second}
+			if res := p.poll(t); res.Status != tt.status || !messageRE(tt.message).MatchString(res.Message) {
+				t.Errorf("got %s %q\nwant %s %q", res.Status, res.Message, tt.status, tt.message)
+			}
+		})
 	}
 }

@@ -47,7 +47,10 @@ func snmpRequest(c *zappy.Check) zappy.SNMPRequest {
 func isV1(r zappy.SNMPRequest) bool { return r.Version == "1" || strings.EqualFold(r.Version, "v1") }
 
 // snmpGet GETs oids and returns the answers by OID (missing objects
-// included, as NoSuchObject/NoSuchInstance varbinds).
+// included, as NoSuchObject/NoSuchInstance varbinds). Answers are matched
+// to the OIDs asked by position, as the host matches them: an agent that
+// names an answer differently (sysUpTime for sysUpTime.0) still answered
+// that OID.
 func snmpGet(c *zappy.Check, base zappy.SNMPRequest, oids []string) (map[string]devmon.Varbind, error) {
 	out := map[string]devmon.Varbind{}
 	for start := 0; start < len(oids); start += 60 { // the primitive's limit per GET
@@ -58,8 +61,11 @@ func snmpGet(c *zappy.Check, base zappy.SNMPRequest, oids []string) (map[string]
 		if err != nil {
 			return nil, err
 		}
-		for _, vb := range resp.Varbinds {
+		for i, vb := range resp.Varbinds {
 			v := convertVarbind(vb)
+			if i < len(req.OIDs) {
+				v.OID = req.OIDs[i]
+			}
 			out[v.OID] = v
 		}
 	}

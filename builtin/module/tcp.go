@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"strings"
+	"time"
 
 	zappy "github.com/zappy-mon/zappy/sdk/go"
 )
@@ -10,6 +12,13 @@ const tcpSchema = `{"type":"object","properties":{
  "send":{"type":"string","description":"data to send after connecting"},
  "content_type":{"enum":["text","hex","base64"],"description":"encoding of send (default text)"},
  "expect":{"type":"string","description":"substring the service must send back"}}}`
+
+// After the expected text, a check reads the rest of its line (for the
+// banner field) for at most bannerRestWait, and at most bannerRestMax bytes.
+const (
+	bannerRestWait = 100 * time.Millisecond
+	bannerRestMax  = 4096
+)
 
 // checkTCP connects; with send it writes the payload; with expect it reads
 // until the expected text arrives. A port that stays silent fails an expect
@@ -34,6 +43,7 @@ func checkTCP(c *zappy.Check, done func(zappy.Result)) {
 		})
 		return
 	}
+	start := time.Now()
 	c.DialTCPThen(c.Target, nil, func(conn *zappy.Conn, err error) {
 		if err != nil {
 			done(zappy.Down(err))
@@ -46,7 +56,7 @@ func checkTCP(c *zappy.Check, done func(zappy.Result)) {
 		// The result's fields are built once the check is decided, not
 		// before it waits.
 		if !send {
-			tcpExpect(conn, expect, -1, end)
+			tcpExpect(c, conn, expect, -1, start, end)
 			return
 		}
 		data, err := sendBytes(c)
@@ -59,7 +69,7 @@ func checkTCP(c *zappy.Check, done func(zappy.Result)) {
 				end(tcpResult(zappy.Down(err), &conn.ConnectInfo, -1, nil, -1))
 				return
 			}
-			tcpExpect(conn, expect, len(data), end)
+			tcpExpect(c, conn, expect, len(data), start, end)
 		})
 	})
 }
@@ -67,7 +77,7 @@ func checkTCP(c *zappy.Check, done func(zappy.Result)) {
 // tcpExpect finishes a tcp check after the connect (and the send, when
 // sent >= 0): up at once without expect, else once the expected text
 // arrives.
-func tcpExpect(conn *zappy.Conn, expect string, sent int, end func(zappy.Result)) {
+func tcpExpect(c *zappy.Check, conn *zappy.Conn, expect string, sent int, start time.Time, end func(zappy.Result)) {
 	if expect == "" {
 		end(tcpResult(zappy.Up(connectedMsg(&conn.ConnectInfo)), &conn.ConnectInfo, sent, nil, -1))
 		return
@@ -80,7 +90,27 @@ func tcpExpect(conn *zappy.Conn, expect string, sent int, end func(zappy.Result)
 		var r zappy.Result
 		switch {
 		case err == nil:
-			end(tcpResult(zappy.Up("got "+want+" from "+conn.Remote), &conn.ConnectInfo, sent, data, info.ReadMS))
+			// The check's latency is the time to the expected text, not
+			// the wait for the rest of its line below.
+			up := zappy.Up("got " + want + " from " + conn.Remote)
+			up.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
+			if bytes.IndexByte(data, '\n') >= 0 {
+				end(tcpResult(up, &conn.ConnectInfo, sent, data, info.ReadMS))
+				return
+			}
+			// The banner is the whole first line, not the line cut at the
+			// expected text: expect "SSH-2.0" must still let an assertion
+			// see "SSH-2.0-OpenSSH_9.2p1". The rest of the line is almost
+			// always buffered already; a service that sends no line end
+			// costs at most bannerRestWait, within the check's deadline.
+			wait := min(bannerRestWait, c.Remaining()/2)
+			if wait < time.Millisecond {
+				end(tcpResult(up, &conn.ConnectInfo, sent, data, info.ReadMS))
+				return
+			}
+			conn.ReadThen(zappy.ReadRequest{Mode: "line", Timeout: wait, MaxBytes: bannerRestMax}, func(rest []byte, _ zappy.ReadInfo, _ error) {
+				end(tcpResult(up, &conn.ConnectInfo, sent, append(data, rest...), info.ReadMS))
+			})
 			return
 		case len(data) == 0 && zappy.CodeOf(err) == "timeout":
 			r = zappy.DownMsg("expected " + want + " but " + conn.Remote + " stayed silent (" + err.Error() + ")")

@@ -37,12 +37,14 @@ func checkUDP(c *zappy.Check) zappy.Result {
 	res := zappy.Result{Fields: map[string]any{"sent": reply.Sent, "replied": reply.Replied, "from": reply.From, "response": string(reply.Data), "rtt_ms": reply.RTTMS}}
 	if !reply.Replied {
 		if fireAndForget {
-			res.Status, res.Message = zappy.StatusUp, "sent "+itoa(reply.Sent)+" bytes to "+reply.From+" (fire and forget: no reply expected)"
+			res.Status, res.Message = zappy.StatusUp, "sent "+byteCount(reply.Sent)+" to "+reply.From+" (fire and forget: no reply expected)"
 			return res
 		}
 		msg := "no reply from " + reply.From + " within " + fmtMS(reply.RTTMS)
 		if expect == "" {
 			msg += " (set fire_and_forget: true for services that never answer)"
+		} else {
+			msg += " (expected a reply containing " + quote([]byte(expect)) + ")"
 		}
 		return withFields(zappy.Result{Status: zappy.StatusDown, Class: zappy.ClassExceptionError, Message: msg}, res)
 	}
@@ -51,6 +53,14 @@ func checkUDP(c *zappy.Check) zappy.Result {
 	if expect != "" && !bytes.Contains(reply.Data, []byte(expect)) {
 		return withFields(zappy.DownMsg("expected "+quote([]byte(expect))+" in the reply, got "+quote(reply.Data)), res)
 	}
-	res.Status, res.Message = zappy.StatusUp, "reply of "+itoa(len(reply.Data))+" bytes from "+reply.From+" in "+fmtMS(reply.RTTMS)
+	res.Status, res.Message = zappy.StatusUp, "reply of "+byteCount(len(reply.Data))+" from "+reply.From+" in "+fmtMS(reply.RTTMS)
 	return res
+}
+
+// byteCount is "1 byte" or "N bytes".
+func byteCount(n int) string {
+	if n == 1 {
+		return "1 byte"
+	}
+	return itoa(n) + " bytes"
 }
