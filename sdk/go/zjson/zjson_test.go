@@ -323,6 +323,37 @@ func TestAll(t *testing.T) {
 	}
 }
 
+// TestIter: Iter walks what All walks, escaped keys decoded, and nothing
+// of a value that is not an object.
+func TestIter(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"a":1,"b":{"x":[1,2]},"c\n":"s","d":null}`, `a=1 b={"x":[1,2]} c` + "\n" + `="s" d=null`},
+		{`{}`, ``},
+		{`[1,2]`, ``},
+		{`"s"`, ``},
+	}
+	for _, tt := range tests {
+		v, err := Parse([]byte(tt.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, all []string
+		for it := v.Iter(); it.Next(); {
+			got = append(got, it.Key()+"="+string(it.Value().Source()))
+		}
+		for k, val := range v.All() {
+			all = append(all, k+"="+string(val.Source()))
+		}
+		if g := strings.Join(got, " "); g != tt.want || g != strings.Join(all, " ") {
+			t.Errorf("Iter of %s = %q, want %q (All: %q)", tt.in, g, tt.want, all)
+		}
+	}
+	var missing Value
+	if it := missing.Iter(); it.Next() {
+		t.Error("Iter of a missing value yielded a member")
+	}
+}
+
 // TestPutKey: a key encoded once with NewKey writes what Key writes, comma
 // and escapes included.
 func TestPutKey(t *testing.T) {
