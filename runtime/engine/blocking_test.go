@@ -130,3 +130,85 @@ func TestBlockingGo(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockingAwaitIsNotBusy: a blocking check waiting in zappy.await is in
+// host code, not stuck in module code (section 7): canceling it past the
+// grace period does not stop its instance. And await ends with the check's
+// operations: an operation that never completes is completed as canceled
+// once the check ended, or as timed out at its deadline (the module can
+// still report), so that it cannot hold the instance. Either way the
+// instance serves the next check.
+func TestBlockingAwaitIsNotBusy(t *testing.T) {
+	// The instance's first check awaits a sleep of 10 s (logging
+	// "awaiting" first, and the operation's result JSON after); later
+	// checks report at once. Each reports how many checks its instance
+	// has served.
+	body := `(global.set $served (i64.add (global.get $served) (i64.const 1)))
+    (call $num (global.get $served))
+    (if (i64.eq (global.get $served) (i64.const 1))
+      (then
+        (call $log (local.get $id) (i32.const 0) (i32.const 2048) (i32.const 8))
+        (local.set $a (call $op (local.get $id) (i32.const 12) (i32.const 1024) (i32.const 12) (i32.const 0) (i32.const 0)))
+        (drop (call $await (local.get $a)))
+        (local.set $c (call $take (local.get $a) (i32.const 8192) (i32.const 4096) (i32.const 0) (i32.const 0)))
+        (call $log (i64.const 0) (i32.const 0) (i32.const 8192) (i32.wrap_i64 (i64.shr_u (local.get $c) (i64.const 32))))))
+    (drop (call $finish (local.get $id)))`
+	data := `(global $served (mut i64) (i64.const 0))
+  (data (i32.const 1024) "{\"ms\":10000}")
+  (data (i32.const 2048) "awaiting")`
+	tests := []struct {
+		name    string
+		never   bool // the operation never completes
+		cancel  bool // cancel the check once it has awaited past its grace period
+		timeout time.Duration
+		status  check.Status
+		message string
+		code    string // the operation's error code, as the module took it
+	}{
+		{name: "canceled while awaiting", cancel: true, timeout: 10 * time.Second,
+			status: check.Error, message: "check canceled", code: "canceled"},
+		{name: "canceled while awaiting an operation that never completes", never: true, cancel: true, timeout: 10 * time.Second,
+			status: check.Error, message: "check canceled", code: "canceled"},
+		{name: "deadline while awaiting an operation that never completes", never: true, timeout: 300 * time.Millisecond,
+			status: check.Up, message: "1", code: "timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.never {
+				neverCompletes(t)
+			}
+			e, logs := testEngine(t)
+			// One instance: the second check gets it once the first has
+			// returned it, or a new one if it was stopped. The grace
+			// period leaves the module time to report after the
+			// deadline.
+			const grace = 300 * time.Millisecond
+			m, err := e.Load(context.Background(), "probe", probeModule(t, modeBlocking, body, data), Policy{MaxInstances: 1, Grace: grace})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			first := make(chan check.Result, 1)
+			m.Start(ctx, check.Request{Name: "first", Type: "probe", Timeout: tt.timeout}, func(r check.Result) { first <- r })
+			if tt.cancel {
+				for !strings.Contains(logs.String(), "msg=awaiting") {
+					time.Sleep(5 * time.Millisecond)
+				}
+				time.Sleep(grace + 100*time.Millisecond) // awaiting all along
+				cancel()
+			}
+			res := <-first
+			if res.Status != tt.status || !strings.Contains(res.Message, tt.message) {
+				t.Fatalf("first check: got %s %q, want %s containing %q", res.Status, res.Message, tt.status, tt.message)
+			}
+			res = m.Run(context.Background(), check.Request{Name: "second", Type: "probe", Timeout: 5 * time.Second})
+			if res.Status != check.Up || res.Message != "2" {
+				t.Fatalf("second check: got %s %q, want up %q (the first check's instance)", res.Status, res.Message, "2")
+			}
+			if want := `\"code\":\"` + tt.code + `\"`; !strings.Contains(logs.String(), want) {
+				t.Errorf("the operation did not end with %s:\n%s", want, logs.String())
+			}
+		})
+	}
+}

@@ -263,6 +263,14 @@ func checkModule(c wazero.CompiledModule) error {
 			return fmt.Errorf("imports %s.%s: only the zappy and %s modules are available", mod, name, wasi_snapshot_preview1.ModuleName)
 		}
 	}
+	// A memory can come from no module the host provides (C's
+	// -Wl,--import-memory asks env for one): name it rather than fail to
+	// instantiate. (wazero does not list imported globals and tables; those
+	// fail at instantiation.)
+	if mems := c.ImportedMemories(); len(mems) > 0 {
+		mod, name, _ := mems[0].Import()
+		return fmt.Errorf("imports %s.%s (a memory): only the zappy and %s modules are available, and they provide no memory; the module must define and export its own", mod, name, wasi_snapshot_preview1.ModuleName)
+	}
 	if _, ok := c.ExportedFunctions()["zappy_abi_version"]; !ok {
 		return fmt.Errorf("not a zappy check module: it does not export zappy_abi_version (sdk/ABI.md)")
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
@@ -270,16 +271,71 @@ func hostAwait(ctx context.Context, _ api.Module, s []uint64) {
 		return
 	}
 	if !p.done {
-		select {
-		case res := <-p.ready:
-			p.done, p.res = true, res
-			p.run.pending--
-		case <-in.ctx.Done():
+		// The wait is the host's time, not the module's: it does not
+		// count as busy (run.afterAbort stops instances stuck in module
+		// code, not checks waiting for the network).
+		from := in.busyFrom.Swap(0)
+		waitFrom := time.Now()
+		res, ok := in.await(p)
+		if from != 0 {
+			in.busyFrom.Store(from + int64(time.Since(waitFrom)))
+		}
+		if !ok {
 			s[0] = api.EncodeI64(errNoCheck)
 			return
 		}
+		p.done, p.res = true, res
+		p.run.pending--
 	}
 	s[0] = api.EncodeI64(int64(len(p.res.json))<<32 | int64(len(p.res.data)))
+}
+
+// awaitSettle bounds how long await gives an operation, once its check's
+// deadline has passed, to report how it ended (a timeout, the bytes read
+// so far) before completing it as timed out.
+const awaitSettle = 100 * time.Millisecond
+
+// deadlineResult completes an operation still pending, and not reporting,
+// after its check's deadline.
+var deadlineResult = opResult{json: hostfuncs.EncodeResult(nil, hostfuncs.Errorf(hostfuncs.CodeTimeout, "the check's deadline passed before the operation completed"))}
+
+// await waits for p's result, at most until its check's operations end
+// (the check's deadline, or the check ending). Operations end with their
+// context, so one then reports at once; one that does not is completed
+// here, as canceled once the check ended (section 3) and as timed out at
+// the deadline, so that it cannot hold the instance. false: the instance is
+// stopping.
+func (in *instance) await(p *pendingOp) (opResult, bool) {
+	r := p.run
+	select {
+	case res := <-p.ready:
+		return res, true
+	case <-r.ctx.Done():
+	case <-in.ctx.Done():
+		return opResult{}, false
+	}
+	if !r.finished.Load() {
+		// The deadline: the module may still report within its grace
+		// period, with what the operation says.
+		t := time.NewTimer(min(r.m.policy.grace(r.req.Timeout)/2, awaitSettle))
+		defer t.Stop()
+		select {
+		case res := <-p.ready:
+			return res, true
+		case <-t.C:
+		case <-in.ctx.Done():
+			return opResult{}, false
+		}
+	}
+	select {
+	case res := <-p.ready:
+		return res, true
+	default:
+	}
+	if r.finished.Load() {
+		return canceledResult, true
+	}
+	return deadlineResult, true
 }
 
 // done(check_id i64, ptr i32, len i32) -> i32: reports the check's result.
@@ -317,17 +373,19 @@ func hostLog(ctx context.Context, mod api.Module, s []uint64) {
 	}
 	level := slog.Level(api.DecodeI32(s[1]))
 	ptr, n := uint32(s[2]), uint32(s[3])
-	const maxLog = 4096
-	truncated := n > maxLog
-	if truncated {
-		n = maxLog
-	}
+	// The whole range is validated (Read makes a view, no copy), then
+	// the line is cut.
 	b, ok := mod.Memory().Read(ptr, n)
 	if !ok {
 		if _, r := lookup(ctx, int64(s[0])); r != nil {
 			in.fault(r, "log", ptr, n)
 		}
 		return
+	}
+	const maxLog = 4096
+	truncated := len(b) > maxLog
+	if truncated {
+		b = b[:maxLog]
 	}
 	// zappy.log lines share the module's output budget with stdout and
 	// stderr: a module cannot flood the host's log either way.

@@ -30,10 +30,13 @@ type instance struct {
 	mod  api.Module
 	out  *output
 
-	ctx      context.Context // carries the instance to host functions
-	killCtx  context.CancelCauseFunc
-	born     time.Time
-	busyFrom atomic.Int64 // UnixNano when the current call into the guest began, 0 when idle
+	ctx     context.Context // carries the instance to host functions
+	killCtx context.CancelCauseFunc
+	born    time.Time
+	// busyFrom is UnixNano when the current call into the guest began,
+	// moved later by the time spent waiting in zappy.await (the host's
+	// time, not the module's); 0 when idle or waiting in await.
+	busyFrom atomic.Int64
 	// callLimit (UnixNano) is when a blocking instance's zappy_check call
 	// overstays: its check's hard deadline and a second more (watchdog.go).
 	callLimit atomic.Int64
@@ -300,7 +303,11 @@ func (in *instance) post(ev event, drive bool) bool {
 }
 
 // drive handles queued events in batches, each followed by zappy_run, until
-// the queue is empty or the instance dies.
+// the queue is empty or the instance dies. The calls that checks ended
+// during zappy_run need (their pending operations completed as canceled,
+// zappy_cancel) are a batch too, so zappy_run follows them again; a check
+// that simply reported (nothing pending) needs no call, and no extra
+// zappy_run.
 func (in *instance) drive() {
 	var batch []event
 	for {
@@ -318,11 +325,16 @@ func (in *instance) drive() {
 		batch, in.queue = in.queue, batch[:0]
 		in.qmu.Unlock()
 		err := in.handleBatch(batch)
-		if err == nil {
-			err = in.call(in.fnRun)
-		}
-		if err == nil {
-			err = in.flushDeferred()
+		for err == nil {
+			if err = in.call(in.fnRun); err != nil {
+				break
+			}
+			// Each round forgets checks for good (forget calls into the
+			// module only for checks still in runs), so this ends.
+			var called bool
+			if called, err = in.flushDeferred(); !called {
+				break
+			}
 		}
 		clear(batch)
 		if err != nil {
@@ -341,10 +353,10 @@ func (in *instance) handleBatch(batch []event) error {
 		case evComplete:
 			err = in.deliver(ev.op, ev.res)
 		case evForget:
-			err = in.forget(ev.run, false)
+			_, err = in.forget(ev.run, false)
 		}
 		if err == nil {
-			err = in.flushDeferred()
+			_, err = in.flushDeferred()
 		}
 		if err != nil {
 			return err
@@ -374,18 +386,20 @@ func (in *instance) deliver(p *pendingOp, res opResult) error {
 
 // forget drops a check that ended: pending operations complete as canceled
 // so guest goroutines unwind, and a module whose check ended without its
-// report (deadline, cancel, violation) is told through zappy_cancel.
-func (in *instance) forget(r *run, reported bool) error {
+// report (deadline, cancel, violation) is told through zappy_cancel. called
+// says whether it called into the module.
+func (in *instance) forget(r *run, reported bool) (called bool, err error) {
 	if _, ok := in.runs[r.id]; !ok {
-		return nil
+		return false, nil
 	}
 	delete(in.runs, r.id)
 	for _, p := range r.ops {
 		if p.done {
 			continue
 		}
+		called = true
 		if err := in.deliver(p, canceledResult); err != nil {
-			return err
+			return true, err
 		}
 	}
 	// What the module has not taken by now it never will: the check is
@@ -395,28 +409,32 @@ func (in *instance) forget(r *run, reported bool) error {
 	}
 	clear(r.ops)
 	if in.fnCancel != nil && !reported {
-		return in.call(in.fnCancel, uint64(r.id))
+		return true, in.call(in.fnCancel, uint64(r.id))
 	}
-	return nil
+	return called, nil
 }
 
 // canceledResult is what an operation still pending when its check ends
 // completes with.
 var canceledResult = opResult{json: hostfuncs.EncodeResult(nil, hostfuncs.Errorf(hostfuncs.CodeCanceled, "check ended"))}
 
-func (in *instance) flushDeferred() error {
+// flushDeferred forgets the checks that ended during guest calls; called
+// says whether that called into the module.
+func (in *instance) flushDeferred() (called bool, err error) {
 	// forget may defer more checks (a guest call can end others): index,
 	// do not range, and keep the slice's storage for the next batch.
 	for i := 0; i < len(in.deferred); i++ {
 		d := in.deferred[i]
 		in.deferred[i] = ended{}
-		if err := in.forget(d.run, d.reported); err != nil {
+		c, err := in.forget(d.run, d.reported)
+		called = called || c
+		if err != nil {
 			in.deferred = in.deferred[:copy(in.deferred, in.deferred[i+1:])]
-			return err
+			return called, err
 		}
 	}
 	in.deferred = in.deferred[:0]
-	return nil
+	return called, nil
 }
 
 // ended is a check to forget; reported says the module reported it itself.
@@ -478,13 +496,11 @@ func (in *instance) free() {
 	})
 }
 
-// lane feeds one check type of a multiplexed module to an instance,
-// replacing the instance when it dies.
-type lane struct {
-	m        *Module
-	typ      string
-	mu       sync.Mutex
-	inst     *instance
+// restarts paces the instances made to replace failed ones, for a lane
+// (multiplexed) and a pool (blocking) alike (sdk/ABI.md, section 7): the
+// first replacement is made at once, then each waits longer (backoff)
+// while the module keeps failing. Its owner's lock guards it.
+type restarts struct {
 	failures int
 	retryAt  time.Time
 	lastErr  string
@@ -496,6 +512,43 @@ func backoff(failures int) time.Duration {
 	}
 	d := 100 * time.Millisecond << min(failures-2, 9)
 	return min(d, 30*time.Second)
+}
+
+// died records an instance that stopped.
+func (s *restarts) died(in *instance) {
+	if time.Since(in.born) > time.Minute {
+		s.failures = 0 // it served well for a while: start the backoff afresh
+	}
+	s.failed(in.deathReason())
+}
+
+// failed records a failure: an instance that stopped, or one that could not
+// be made.
+func (s *restarts) failed(why string) {
+	s.failures++
+	s.retryAt = time.Now().Add(backoff(s.failures))
+	s.lastErr = why
+}
+
+// wait says how long until an instance may be made, and why, or 0 and nil.
+func (s *restarts) wait(m *Module) (time.Duration, error) {
+	if s.failures == 0 {
+		return 0, nil
+	}
+	if wait := time.Until(s.retryAt); wait > 0 {
+		return wait, fmt.Errorf("module %s keeps failing (last: %s); next restart in %s", m.name, s.lastErr, wait.Round(time.Millisecond))
+	}
+	return 0, nil
+}
+
+// lane feeds one check type of a multiplexed module to an instance,
+// replacing the instance when it dies.
+type lane struct {
+	m        *Module
+	typ      string
+	mu       sync.Mutex
+	inst     *instance
+	restarts restarts
 }
 
 func (l *lane) instance() (*instance, error) {
@@ -510,22 +563,15 @@ func (l *lane) instance() (*instance, error) {
 		if !in.dead.Load() {
 			in.kill(why)
 		}
-		if time.Since(in.born) > time.Minute {
-			l.failures = 0 // it served well for a while: start the backoff afresh
-		}
-		l.failures++
-		l.retryAt = time.Now().Add(backoff(l.failures))
-		l.lastErr = in.deathReason()
+		l.restarts.died(in)
 		l.inst = nil
 	}
-	if wait := time.Until(l.retryAt); wait > 0 {
-		return nil, fmt.Errorf("module %s keeps failing (last: %s); next restart in %s", l.m.name, l.lastErr, wait.Round(time.Millisecond))
+	if _, err := l.restarts.wait(l.m); err != nil {
+		return nil, err
 	}
 	in, err := l.m.newInstance(context.Background(), modeMultiplexed)
 	if err != nil {
-		l.failures++
-		l.retryAt = time.Now().Add(backoff(l.failures))
-		l.lastErr = err.Error()
+		l.restarts.failed(err.Error())
 		return nil, fmt.Errorf("module %s: %w", l.m.name, err)
 	}
 	l.inst = in
@@ -556,13 +602,15 @@ func (l *lane) close(ctx context.Context, reason string) {
 	}
 }
 
-// pool holds idle instances of a blocking module.
+// pool holds idle instances of a blocking module. Instances that die are
+// replaced at the pace of restarts, like a lane's.
 type pool struct {
-	m      *Module
-	sem    chan struct{} // one token per instance in use
-	mu     sync.Mutex
-	idle   []*instance
-	closed bool
+	m        *Module
+	sem      chan struct{} // one token per instance in use
+	mu       sync.Mutex
+	idle     []*instance
+	closed   bool
+	restarts restarts
 }
 
 func (p *pool) put(in *instance) {
@@ -575,20 +623,53 @@ func (p *pool) put(in *instance) {
 	p.idle = append(p.idle, in)
 }
 
-func (p *pool) get() (*instance, error) {
-	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
-		in := p.idle[n-1]
-		p.idle = p.idle[:n-1]
+// get returns an idle instance or a new one for r. While the module keeps
+// failing, a new instance waits for the restart's time (restarts), as long
+// as r's deadline allows.
+func (p *pool) get(r *run) (*instance, error) {
+	for {
+		p.mu.Lock()
+		if n := len(p.idle); n > 0 {
+			in := p.idle[n-1]
+			p.idle = p.idle[:n-1]
+			p.mu.Unlock()
+			return in, nil
+		}
+		if p.closed {
+			p.mu.Unlock()
+			return nil, fmt.Errorf("module %s is closed", p.m.name)
+		}
+		wait, err := p.restarts.wait(p.m)
 		p.mu.Unlock()
-		return in, nil
+		if err == nil {
+			break
+		}
+		if wait > time.Until(r.deadline) {
+			return nil, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-r.ctx.Done():
+			t.Stop()
+			return nil, err
+		}
 	}
-	closed := p.closed
+	in, err := p.m.newInstance(context.Background(), modeBlocking)
+	if err != nil {
+		p.mu.Lock()
+		p.restarts.failed(err.Error())
+		p.mu.Unlock()
+		return nil, fmt.Errorf("module %s: %w", p.m.name, err)
+	}
+	return in, nil
+}
+
+// died records an instance of the pool that stopped.
+func (p *pool) died(in *instance) {
+	p.mu.Lock()
+	p.restarts.died(in)
 	p.mu.Unlock()
-	if closed {
-		return nil, fmt.Errorf("module %s is closed", p.m.name)
-	}
-	return p.m.newInstance(context.Background(), modeBlocking)
 }
 
 // run executes one check on a pooled instance (blocking mode).
@@ -600,7 +681,7 @@ func (p *pool) run(r *run) {
 		return
 	}
 	defer func() { <-p.sem }()
-	in, err := p.get()
+	in, err := p.get(r)
 	if err != nil {
 		r.finish(errorResult(r, err.Error()))
 		return
@@ -623,6 +704,10 @@ func (p *pool) run(r *run) {
 			err = errors.New(in.deathReason())
 		}
 		in.dead.Store(true)
+		in.setReason(err.Error())
+		// Recorded before the check's result is out: its caller's next
+		// check sees the failure.
+		p.died(in)
 		r.finish(errorResult(r, fmt.Sprintf("module %s instance stopped: %v", p.m.name, err)))
 		in.close(context.Background())
 		return

@@ -207,7 +207,9 @@ func (r *run) onHardDeadline() {
 }
 
 // afterAbort tells the instance that r ended without the module reporting:
-// a stuck instance is killed, a live one cleans up.
+// an instance stuck in module code is killed, a live one cleans up. (A
+// blocking check waiting in zappy.await is not busy: the await returns, as
+// canceled, now that r's operations' context has ended.)
 func (r *run) afterAbort() {
 	in := r.instance()
 	if in == nil {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -326,6 +327,66 @@ func TestLoadChecksManifestExports(t *testing.T) {
 			_, err := e.Load(context.Background(), "sig", tt.wasm, Policy{})
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Fatalf("error %v, want one containing %q", err, tt.err)
+			}
+		})
+	}
+}
+
+// TestRestartBackoff: a module whose instance traps on every check is not
+// instantiated again for every check: blocking modules' pools replace dead
+// instances at the pace multiplexed modules' lanes do (restarts).
+func TestRestartBackoff(t *testing.T) {
+	for _, mode := range []string{modeMultiplexed, modeBlocking} {
+		t.Run(mode, func(t *testing.T) {
+			man := fmt.Sprintf(probeManifest, mode)
+			exports := `
+  (func (export "zappy_start") (param i64 i32) unreachable)
+  (func (export "zappy_complete") (param i64 i32 i32))
+  (func (export "zappy_run"))`
+			if mode == modeBlocking {
+				exports = `
+  (func (export "zappy_check") (param i64 i32) unreachable)`
+			}
+			src := `(module
+  (import "zappy" "log" (func $log (param i64 i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) ` + watString(man) + `)
+  (data (i32.const 1024) "instantiated")
+  (func (export "_initialize") (call $log (i64.const 0) (i32.const 0) (i32.const 1024) (i32.const 12)))
+  (func (export "zappy_abi_version") (result i32) (i32.const 1))
+  (func (export "zappy_manifest") (result i64) (i64.const ` + fmt.Sprint(len(man)) + `))` + exports + `
+)`
+			e, logs := testEngine(t)
+			m, err := e.Load(context.Background(), "crasher", wat(t, src), Policy{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const checks = 30
+			backedOff := 0
+			for i := 0; i < checks; i++ {
+				res := m.Run(context.Background(), check.Request{Name: "crash", Type: "probe", Timeout: 50 * time.Millisecond})
+				if res.Status != check.Error {
+					t.Fatalf("check %d: %s %q", i, res.Status, res.Message)
+				}
+				if strings.Contains(res.Message, "keeps failing") {
+					backedOff++
+				}
+			}
+			// The instance made at load time, one replaced at once, then
+			// one after 100 ms, 200 ms, 400 ms...: 30 checks that fail in
+			// microseconds (or wait 50 ms at most) see a handful.
+			made := strings.Count(logs.String(), "msg=instantiated")
+			t.Logf("%d instances for %d checks, %d checks refused while backing off", made, checks, backedOff)
+			if made > 6 || backedOff == 0 {
+				t.Fatalf("%d instances made for %d checks that each crashed one (%d refused while backing off): no backoff", made, checks, backedOff)
+			}
+			if mode == modeBlocking {
+				// A check whose deadline is after the next restart waits
+				// for it rather than failing at once.
+				res := m.Run(context.Background(), check.Request{Name: "patient", Type: "probe", Timeout: 10 * time.Second})
+				if res.Status != check.Error || !strings.Contains(res.Message, "instance stopped: the module crashed") {
+					t.Fatalf("a check with time to wait for the restart: %s %q", res.Status, res.Message)
+				}
 			}
 		})
 	}
