@@ -1483,7 +1483,7 @@ func BenchmarkTenThousandInFlight(b *testing.B) {
 				}
 				id, _ := strconv.Atoi(res.Name)
 				addr := target(id)
-				if res.Status != check.Up || res.Message != `got "READY" from `+addr || res.Fields["response"] != "READY" || res.Fields["remote"] != addr {
+				if res.Status != check.Up || res.Message != `got "READY" from `+addr || res.Fields["response"] != "READY\r\n" || res.Fields["banner"] != "READY" || res.Fields["remote"] != addr {
 					collected <- fmt.Errorf("check %s: %s %q fields %v", res.Name, res.Status, res.Message, res.Fields)
 					return
 				}
