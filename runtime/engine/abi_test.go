@@ -447,20 +447,18 @@ func TestParseManifest(t *testing.T) {
 	}
 }
 
-// TestABIEndOfCheck holds section 3's order of events when a check ends
-// with operations pending: the host gives up on it (its deadline passes
-// without a report): they complete (zappy_complete) before zappy_cancel;
-// the module reports from zappy_run: they complete too, and zappy_cancel is
-// not called. The module marks each call of an export in a string (S
-// start, R run, C complete, X cancel), which a second check reports.
-func TestABIEndOfCheck(t *testing.T) {
+// orderModule is a multiplexed probe module that records the calls of its
+// exports (S start, R run, C complete, X cancel) and reports the record as
+// its second check's message. Its first check runs the WAT in first; when
+// keep, the next zappy_run runs inRun (with $first, that check's ID).
+func orderModule(first string, keep bool, inRun string) string {
 	man := fmt.Sprintf(probeManifest, modeMultiplexed)
-	module := func(report bool) string {
-		rep := "0"
-		if report {
-			rep = "1"
-		}
-		return `(module
+	set := ""
+	if keep {
+		set = `(global.set $first (local.get $id))`
+	}
+	return `(module
+  (import "zappy" "input" (func $input (param i64 i32 i32) (result i32)))
   (import "zappy" "op" (func $op (param i64 i32 i32 i32 i32 i32) (result i64)))
   (import "zappy" "done" (func $done (param i64 i32 i32) (result i32)))
   (memory (export "memory") 1)
@@ -478,9 +476,7 @@ func TestABIEndOfCheck(t *testing.T) {
     (call $mark (i32.const 83))
     (global.set $count (i32.add (global.get $count) (i32.const 1)))
     (if (i32.eq (global.get $count) (i32.const 1))
-      (then
-        (drop (call $op (local.get $id) (i32.const 12) (i32.const 1024) (i32.const 11) (i32.const 0) (i32.const 0)))
-        (if (i32.const ` + rep + `) (then (global.set $first (local.get $id)))))
+      (then ` + first + set + `)
       (else
         (call $mark (i32.const 34)) (call $mark (i32.const 125))
         (drop (call $done (local.get $id) (i32.const 4096) (i32.sub (global.get $pos) (i32.const 4096)))))))
@@ -489,13 +485,27 @@ func TestABIEndOfCheck(t *testing.T) {
   (func (export "zappy_run")
     (call $mark (i32.const 82))
     (if (i64.ne (global.get $first) (i64.const 0))
-      (then (drop (call $done (global.get $first) (i32.const 2048) (i32.const 15))) (global.set $first (i64.const 0)))))
+      (then ` + inRun + ` (global.set $first (i64.const 0)))))
 )`
-	}
+}
+
+// pendingSleep starts a sleep of 5 s (operation 12) for the check $id.
+const pendingSleep = `(drop (call $op (local.get $id) (i32.const 12) (i32.const 1024) (i32.const 11) (i32.const 0) (i32.const 0)))`
+
+// reportFirst reports up for the check $first.
+const reportFirst = `(drop (call $done (global.get $first) (i32.const 2048) (i32.const 15)))`
+
+// TestABIEndOfCheck holds section 3's order of events when a check ends
+// with operations pending: the host gives up on it (its deadline passes
+// without a report): they complete (zappy_complete) before zappy_cancel;
+// the module reports from zappy_run: they complete too, and zappy_cancel is
+// not called. The module marks each call of an export in a string (S
+// start, R run, C complete, X cancel), which a second check reports.
+func TestABIEndOfCheck(t *testing.T) {
 	for _, report := range []bool{false, true} {
 		t.Run(fmt.Sprintf("reported=%v", report), func(t *testing.T) {
 			e, _ := testEngine(t)
-			m, err := e.Load(context.Background(), "order", wat(t, module(report)), Policy{})
+			m, err := e.Load(context.Background(), "order", wat(t, orderModule(pendingSleep, report, reportFirst)), Policy{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -562,11 +572,10 @@ func neverCompletes(t testing.TB) {
 // cancel, R run) and the second check reports the record.
 func TestABIRunFollowsEveryBatch(t *testing.T) {
 	neverCompletes(t)
-	man := fmt.Sprintf(probeManifest, modeMultiplexed)
 	// In zappy_run, the first check reports (done) or passes a pointer
 	// outside memory (fault), with or without an operation pending.
 	const (
-		done  = `(drop (call $done (global.get $first) (i32.const 2048) (i32.const 15)))`
+		done  = reportFirst
 		fault = `(drop (call $input (global.get $first) (i32.const 65500) (i32.const 32768)))`
 	)
 	tests := []struct {
@@ -585,38 +594,9 @@ func TestABIRunFollowsEveryBatch(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			op := ""
 			if tt.pending {
-				op = `(drop (call $op (local.get $id) (i32.const 12) (i32.const 1024) (i32.const 11) (i32.const 0) (i32.const 0)))`
+				op = pendingSleep
 			}
-			src := `(module
-  (import "zappy" "input" (func $input (param i64 i32 i32) (result i32)))
-  (import "zappy" "op" (func $op (param i64 i32 i32 i32 i32 i32) (result i64)))
-  (import "zappy" "done" (func $done (param i64 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 0) ` + watString(man) + `)
-  (data (i32.const 1024) "{\"ms\":5000}")
-  (data (i32.const 2048) "{\"status\":\"up\"}")
-  (data (i32.const 4096) "{\"status\":\"up\",\"message\":\"")
-  (global $pos (mut i32) (i32.const 4122))
-  (global $count (mut i32) (i32.const 0))
-  (global $first (mut i64) (i64.const 0))
-  (func $mark (param $c i32) (i32.store8 (global.get $pos) (local.get $c)) (global.set $pos (i32.add (global.get $pos) (i32.const 1))))
-  (func (export "zappy_abi_version") (result i32) (i32.const 1))
-  (func (export "zappy_manifest") (result i64) (i64.const ` + fmt.Sprint(len(man)) + `))
-  (func (export "zappy_start") (param $id i64) (param $n i32)
-    (call $mark (i32.const 83))
-    (global.set $count (i32.add (global.get $count) (i32.const 1)))
-    (if (i32.eq (global.get $count) (i32.const 1))
-      (then ` + op + ` (global.set $first (local.get $id)))
-      (else
-        (call $mark (i32.const 34)) (call $mark (i32.const 125))
-        (drop (call $done (local.get $id) (i32.const 4096) (i32.sub (global.get $pos) (i32.const 4096)))))))
-  (func (export "zappy_complete") (param i64 i32 i32) (call $mark (i32.const 67)))
-  (func (export "zappy_cancel") (param i64) (call $mark (i32.const 88)))
-  (func (export "zappy_run")
-    (call $mark (i32.const 82))
-    (if (i64.ne (global.get $first) (i64.const 0))
-      (then ` + tt.inRun + ` (global.set $first (i64.const 0)))))
-)`
+			src := orderModule(op, true, tt.inRun)
 			e, _ := testEngine(t)
 			m, err := e.Load(context.Background(), "order", wat(t, src), Policy{})
 			if err != nil {

@@ -26,12 +26,9 @@ func exportCheck(checkID int64, inputLen int32) {
 // call starts op with the request in w (recycled once the host has copied
 // it) and waits for its result.
 func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte, error) {
-	tok, ready, err := startOp(c, op, w, data)
-	switch {
-	case err != nil:
-		return zjson.Value{}, nil, err
-	case ready:
-		return takeResult(tok, 0, 0, false)
+	tok, v, out, err := startCall(c, op, w, data)
+	if tok == 0 {
+		return v, out, err
 	}
 	sizes := hostAwait(tok)
 	if sizes < 0 {

@@ -263,12 +263,9 @@ func call(c *Check, op int32, w *zjson.Writer, data []byte) (zjson.Value, []byte
 		putWriter(w)
 		return zjson.Value{}, nil, &Error{Code: "invalid", Message: "zappy: " + opName(op) + " would block a check registered with RegisterThen; use the ...Then form"}
 	}
-	tok, ready, err := startOp(c, op, w, data)
-	switch {
-	case err != nil:
-		return zjson.Value{}, nil, err
-	case ready:
-		return takeResult(tok, 0, 0, false)
+	tok, v, out, err := startCall(c, op, w, data)
+	if tok == 0 {
+		return v, out, err
 	}
 	mu.Lock()
 	var ch chan completion

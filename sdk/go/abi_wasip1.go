@@ -63,6 +63,20 @@ func startOp(c *Check, op int32, w *zjson.Writer, data []byte) (tok int64, ready
 	return tok, tok&readyBit != 0, nil
 }
 
+// startCall is startOp for a caller that waits for the result: one the
+// host completed at once is taken now (tok 0), onto a tape of its own.
+func startCall(c *Check, op int32, w *zjson.Writer, data []byte) (tok int64, v zjson.Value, out []byte, err error) {
+	tok, ready, err := startOp(c, op, w, data)
+	switch {
+	case err != nil:
+		return 0, zjson.Value{}, nil, err
+	case ready:
+		v, out, err = takeResult(tok, 0, 0, false)
+		return 0, v, out, err
+	}
+	return tok, zjson.Value{}, nil, nil
+}
+
 func bufPtr(b []byte) unsafe.Pointer {
 	if cap(b) == 0 {
 		return nil
