@@ -521,8 +521,9 @@ func Parse(data []byte) (Value, error) {
 }
 
 // copy16, copy32 and copy64 hold a small document's text with its tape:
-// ParseCopy's single allocation, sized for an operation's result, a check's
-// input with a short config, and one with a longer config.
+// the single allocation of ParseCopy and Clone (small), sized for an
+// operation's result, a check's input with a short config, and one with a
+// longer config.
 type copy16 struct {
 	t    tape
 	buf  [16]entry
@@ -545,21 +546,31 @@ type copy64 struct {
 // buffer (a scratch buffer the host writes into): the Value refers to the
 // copy. A small document's copy and its tape are one allocation.
 func ParseCopy(data []byte) (Value, error) {
-	switch n := len(data); {
-	case n <= len(copy16{}.text):
-		st := &copy16{}
-		st.t.entries = st.buf[:0]
-		return st.t.fill(st.text[:copy(st.text[:], data)])
-	case n <= len(copy32{}.text):
-		st := &copy32{}
-		st.t.entries = st.buf[:0]
-		return st.t.fill(st.text[:copy(st.text[:], data)])
-	case n <= len(copy64{}.text):
-		st := &copy64{}
-		st.t.entries = st.buf[:0]
-		return st.t.fill(st.text[:copy(st.text[:], data)])
+	if t, text, ok := small(0, len(data)); ok {
+		return t.fill(text[:copy(text, data)])
 	}
 	return Parse(append([]byte(nil), data...))
+}
+
+// small returns a tape of n entries (room for more up to its class) and m
+// bytes of text in one allocation, the smallest of copy16, copy32 and
+// copy64 that holds both; false when none does.
+func small(n, m int) (*tape, []byte, bool) {
+	switch {
+	case n <= len(copy16{}.buf) && m <= len(copy16{}.text):
+		st := &copy16{}
+		st.t.entries = st.buf[:n]
+		return &st.t, st.text[:m], true
+	case n <= len(copy32{}.buf) && m <= len(copy32{}.text):
+		st := &copy32{}
+		st.t.entries = st.buf[:n]
+		return &st.t, st.text[:m], true
+	case n <= len(copy64{}.buf) && m <= len(copy64{}.text):
+		st := &copy64{}
+		st.t.entries = st.buf[:n]
+		return &st.t, st.text[:m], true
+	}
+	return nil, nil, false
 }
 
 // Doc is reusable storage for the tapes of documents that are read and
@@ -614,19 +625,9 @@ func (v Value) Clone() Value {
 		base--
 	}
 	ents := v.t.entries[v.i:e.next]
-	var t *tape
-	var text []byte
-	switch n, m := len(ents), len(src); {
-	case n <= len(copy16{}.buf) && m <= len(copy16{}.text):
-		st := &copy16{}
-		t, text = &st.t, st.text[:m]
-		t.entries = st.buf[:n]
-	case n <= len(copy32{}.buf) && m <= len(copy32{}.text):
-		st := &copy32{}
-		t, text = &st.t, st.text[:m]
-		t.entries = st.buf[:n]
-	default:
-		t, text = &tape{entries: make([]entry, n)}, make([]byte, m)
+	t, text, ok := small(len(ents), len(src))
+	if !ok {
+		t, text = &tape{entries: make([]entry, len(ents))}, make([]byte, len(src))
 	}
 	copy(text, src)
 	t.src = text
