@@ -234,12 +234,14 @@ func (in *instance) killedErr(err error) error {
 	return err
 }
 
-func (in *instance) busyFor() time.Duration {
+// busyFor is how long the current call into the guest has run at now, 0
+// when there is none.
+func (in *instance) busyFor(now time.Time) time.Duration {
 	from := in.busyFrom.Load()
 	if from == 0 {
 		return 0
 	}
-	return time.Since(time.Unix(0, from))
+	return now.Sub(time.Unix(0, from))
 }
 
 // kill stops the instance from any goroutine: a running call is interrupted
@@ -555,12 +557,16 @@ func (l *lane) instance() (*instance, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if in := l.inst; in != nil {
-		// The watchdog's rule, applied now rather than at its next tick.
-		why := in.stuck(time.Now())
-		if !in.dead.Load() && why == "" {
-			return in, nil
-		}
 		if !in.dead.Load() {
+			// The watchdog's rule, applied now rather than at its next
+			// tick (an idle instance needs no clock read).
+			why := ""
+			if in.busyFrom.Load() != 0 {
+				why = in.stuck(time.Now())
+			}
+			if why == "" {
+				return in, nil
+			}
 			in.kill(why)
 		}
 		l.restarts.died(in)
@@ -681,14 +687,17 @@ func (p *pool) run(r *run) {
 		return
 	}
 	defer func() { <-p.sem }()
+	if r.finished.Load() {
+		return // it ended while it waited for a slot: make no instance for it
+	}
 	in, err := p.get(r)
 	if err != nil {
 		r.finish(errorResult(r, err.Error()))
 		return
 	}
 	if r.finished.Load() {
-		// The check ended while it waited for a slot or while an instance
-		// was made (_initialize can be slow): do not run it.
+		// The check ended while an instance was made (_initialize can be
+		// slow): do not run it.
 		p.put(in)
 		return
 	}

@@ -215,7 +215,7 @@ func (r *run) afterAbort() {
 	if in == nil {
 		return
 	}
-	if busy := in.busyFor(); busy > r.m.policy.grace(r.req.Timeout) {
+	if busy := in.busyFor(time.Now()); busy > r.m.policy.grace(r.req.Timeout) {
 		in.kill(fmt.Sprintf("check %q ran past its deadline inside the module (busy for %s: an endless loop?)", r.req.Name, busy.Round(time.Millisecond)))
 		return
 	}

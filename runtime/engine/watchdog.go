@@ -61,11 +61,10 @@ func (m *Module) liveInstances() []*instance {
 // A blocking instance's call (zappy_check) may last until its check's hard
 // deadline (callLimit); a multiplexed instance's, maxCall.
 func (in *instance) stuck(now time.Time) string {
-	from := in.busyFrom.Load()
-	if from == 0 || in.dead.Load() {
+	if in.busyFrom.Load() == 0 || in.dead.Load() {
 		return ""
 	}
-	busy := now.Sub(time.Unix(0, from)).Round(time.Millisecond)
+	busy := in.busyFor(now).Round(time.Millisecond)
 	if in.mode == modeBlocking {
 		if limit := in.callLimit.Load(); limit != 0 && now.UnixNano() > limit {
 			return fmt.Sprintf("zappy_check was still running %s after its check's deadline and grace period (busy for %s: an endless loop?)",
