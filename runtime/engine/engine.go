@@ -53,6 +53,7 @@ type Engine struct {
 	modules  []*Module
 	closed   bool
 	cacheDir string
+	timeouts timeouts
 }
 
 // DefaultCacheDir is where the compilation cache lives unless configured.
@@ -345,16 +346,22 @@ func (m *Module) forgetInstance(in *instance) {
 // Run runs one check and waits for its result. ctx cancels the wait and the
 // check.
 func (m *Module) Run(ctx context.Context, req check.Request) check.Result {
-	ch := make(chan check.Result, 1)
+	ch := resultChans.Get().(chan check.Result)
 	stop := m.Start(ctx, req, func(r check.Result) { ch <- r })
+	var r check.Result
 	select {
-	case r := <-ch:
-		return r
+	case r = <-ch:
 	case <-ctx.Done():
 		stop()
-		return <-ch
+		r = <-ch
 	}
+	// done runs exactly once, so ch is empty again and nobody else has it.
+	resultChans.Put(ch)
+	return r
 }
+
+// resultChans recycles Run's channels (a check.Result is ~300 bytes).
+var resultChans = sync.Pool{New: func() any { return make(chan check.Result, 1) }}
 
 // Start begins one check and calls done exactly once with its result. done
 // may run on any goroutine, including the caller's own before Start returns

@@ -52,6 +52,7 @@ type instance struct {
 
 	qmu     sync.Mutex
 	queue   []event // events waiting for the driver
+	spare   []event // the driver's last batch, for the next queue (driver only)
 	driving bool    // someone is driving (under qmu)
 	dead    atomic.Bool
 	reason  atomic.Pointer[string]
@@ -311,7 +312,6 @@ func (in *instance) post(ev event, drive bool) bool {
 // that simply reported (nothing pending) needs no call, and no extra
 // zappy_run.
 func (in *instance) drive() {
-	var batch []event
 	for {
 		in.qmu.Lock()
 		if in.dead.Load() {
@@ -324,7 +324,8 @@ func (in *instance) drive() {
 			in.qmu.Unlock()
 			return
 		}
-		batch, in.queue = in.queue, batch[:0]
+		batch := in.queue
+		in.queue, in.spare = in.spare[:0], nil
 		in.qmu.Unlock()
 		err := in.handleBatch(batch)
 		for err == nil {
@@ -339,6 +340,7 @@ func (in *instance) drive() {
 			}
 		}
 		clear(batch)
+		in.spare = batch // the two slices take turns: no allocation per batch
 		if err != nil {
 			in.shutdown(err.Error())
 			return

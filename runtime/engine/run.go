@@ -27,8 +27,8 @@ type run struct {
 	deadline time.Time // operations end here (the check's timeout)
 	hard     time.Time // the host gives up on the module here (deadline + grace)
 
-	ctx      context.Context // operations' context, ends at deadline
-	cancel   context.CancelFunc
+	ctx      context.Context // operations' context (&octx), ends at deadline
+	octx     opContext
 	cancelFn func() // handed to the caller of Start
 	done     func(check.Result)
 	finished atomic.Bool
@@ -37,9 +37,13 @@ type run struct {
 	allow   allowList
 
 	mu        sync.Mutex
-	violation string // a sandbox violation: the check's result becomes error
-	hardTimer atomic.Pointer[time.Timer]
+	violation string                      // a sandbox violation: the check's result becomes error
 	stopCtx   atomic.Pointer[func() bool] // unregisters the caller's context's hook
+
+	// owned by the engine's timeouts (under its lock)
+	slot    int       // index in its heap; -1 when not queued
+	due     time.Time // deadline, then hard
+	expired bool      // the deadline has passed: hard is due next
 
 	// owned by the instance
 	inst    *instance
@@ -71,13 +75,14 @@ func (m *Module) newRun(ctx context.Context, req check.Request, done func(check.
 		ops:      map[int64]*pendingOp{}, // small: maps of up to 8 entries are one allocation
 		handles:  hostfuncs.Handles{Max: m.policy.MaxHandles},
 		deadline: time.Now().Add(req.Timeout),
+		slot:     -1,
 	}
 	r.hard = r.deadline.Add(m.policy.grace(req.Timeout))
 	// Operations get a context of their own: the caller's cancellation is
 	// delivered through cancelFn, so that the check ends with a result.
-	r.ctx, r.cancel = context.WithDeadline(context.Background(), r.deadline)
+	r.octx.deadline = r.deadline
+	r.ctx = &r.octx
 	r.input = buildInput(r)
-	r.hardTimer.Store(time.AfterFunc(time.Until(r.hard), r.onHardDeadline))
 	r.cancelFn = func() {
 		if r.finish(errorResult(r, "check canceled")) {
 			r.afterAbort()
@@ -90,6 +95,7 @@ func (m *Module) newRun(ctx context.Context, req check.Request, done func(check.
 		stop := context.AfterFunc(ctx, r.cancelFn)
 		r.stopCtx.Store(&stop)
 	}
+	m.e.timeouts.add(r)
 	return r, nil
 }
 
@@ -173,13 +179,11 @@ func (r *run) finish(res check.Result) bool {
 	if !r.finished.CompareAndSwap(false, true) {
 		return false
 	}
-	if t := r.hardTimer.Load(); t != nil {
-		t.Stop()
-	}
+	r.m.e.timeouts.remove(r)
 	if stop := r.stopCtx.Load(); stop != nil {
 		(*stop)()
 	}
-	r.cancel()
+	r.octx.cancel(context.Canceled)
 	r.handles.CloseAll()
 	if res.Name == "" {
 		res.Name, res.Type, res.Target = r.req.Name, r.req.Type, r.req.Target
