@@ -131,7 +131,7 @@ func tcpExpect(c *zappy.Check, conn *zappy.Conn, expect string, sent int, start 
 // (responseMS >= 0).
 func tcpResult(r zappy.Result, conn *zappy.ConnectInfo, sent int, response []byte, responseMS float64) zappy.Result {
 	// With, not a Fields map: connect-only checks run by the thousand.
-	r = r.With("remote", conn.Remote).With("connect_ms", conn.ConnectMS)
+	r = r.With("remote", conn.Remote).WithFloat("connect_ms", conn.ConnectMS)
 	r.Metrics = nil
 	r = r.Metric("connect_ms", conn.ConnectMS, "ms")
 	if sent >= 0 {

@@ -89,9 +89,8 @@ func TestTimeoutsFire(t *testing.T) {
 	e := &Engine{}
 	m := &Module{e: e, name: "m"}
 	type got struct {
-		res     check.Result
-		opsErr  error // the operations' context when the result came
-		expired bool  // it had ended before
+		res    check.Result
+		opsErr error // the operations' context when the result came
 	}
 	start := func(name string, deadline, grace time.Duration) (*run, chan got) {
 		ch := make(chan got, 1)

@@ -34,7 +34,7 @@ func probeCheck(c *Check, done func(Result)) {
 			done(Down(err))
 			return
 		}
-		r := Up("connected to "+info.Remote+" in 0.216 ms").With("remote", info.Remote).With("connect_ms", info.ConnectMS)
+		r := Up("connected to "+info.Remote+" in 0.216 ms").With("remote", info.Remote).WithFloat("connect_ms", info.ConnectMS)
 		r = r.Metric("connect_ms", info.ConnectMS, "ms")
 		r.LatencyMS = info.ConnectMS
 		done(r)

@@ -319,8 +319,10 @@ func (c *Check) ProbeTCPThen(address string, o *DialOptions, then func(*ConnectI
 
 func connectInfoFrom(v zjson.Value) *ConnectInfo {
 	info := &ConnectInfo{}
-	for key, f := range v.All() { // one pass: every Get would rescan
-		switch key {
+	// One pass (every Get would rescan), with Iter: a range over All
+	// costs a closure call per member in wasm.
+	for it := v.Iter(); it.Next(); {
+		switch f := it.Value(); it.Key() {
 		case "remote":
 			info.Remote = f.Str()
 		case "local":

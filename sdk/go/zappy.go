@@ -108,11 +108,46 @@ type Result struct {
 	Events []Event
 
 	more []field // set by With, in the order set
+	room *resultRoom
 }
 
 type field struct {
 	name  string
-	value any
+	value any // a roomNum for WithFloat's numbers
+}
+
+// resultRoom holds a result's first fields (With), metrics (Metric) and
+// numbers (WithFloat) in one allocation instead of one each: inside wasm
+// every allocation costs a few hundred nanoseconds, and connect-only checks
+// run by the thousand. Copies of a result share it; each array is handed
+// out once, so two copies that both start a list do not write over each
+// other (the second gets a list of its own).
+type resultRoom struct {
+	fields       [2]field
+	metrics      [1]Metric
+	nums         [2]float64
+	numsUsed     uint8
+	fieldsTaken  bool
+	metricsTaken bool
+}
+
+// roomNum is a number set by WithFloat, kept in the result's room: a
+// pointer-shaped value, which an interface holds without an allocation.
+type roomNum struct{ p *float64 }
+
+func (r *Result) spare() *resultRoom {
+	if r.room == nil {
+		r.room = new(resultRoom)
+	}
+	return r.room
+}
+
+// fieldValue is what a field set by With or WithFloat holds.
+func fieldValue(v any) any {
+	if n, ok := v.(roomNum); ok {
+		return *n.p
+	}
+	return v
 }
 
 // Up builds an up result.
@@ -179,6 +214,12 @@ func (r Result) FailMsg(msg string) Result {
 
 // Metric adds a metric and returns the result for chaining.
 func (r Result) Metric(name string, value float64, unit string) Result {
+	if r.Metrics == nil {
+		if room := r.spare(); !room.metricsTaken {
+			room.metricsTaken = true
+			r.Metrics = room.metrics[:0]
+		}
+	}
 	r.Metrics = append(r.Metrics, Metric{Name: name, Value: value, Unit: unit})
 	return r
 }
@@ -208,10 +249,29 @@ func (r Result) With(name string, value any) Result {
 		}
 	}
 	if r.more == nil {
-		r.more = make([]field, 0, 4)
+		if room := r.spare(); !room.fieldsTaken {
+			room.fieldsTaken = true
+			r.more = room.fields[:0]
+		} else {
+			r.more = make([]field, 0, 4)
+		}
 	}
 	r.more = append(r.more, field{name, value})
 	return r
+}
+
+// WithFloat is With for a number, without the allocation that putting a
+// float64 in an interface costs (the first few numbers of a result are
+// kept in storage it already has). Lookup returns it as a float64.
+func (r Result) WithFloat(name string, value float64) Result {
+	room := r.spare()
+	if int(room.numsUsed) == len(room.nums) {
+		return r.With(name, value)
+	}
+	p := &room.nums[room.numsUsed]
+	room.numsUsed++
+	*p = value
+	return r.With(name, roomNum{p})
 }
 
 // Lookup returns the field name, set with Field, With or in Fields (whose
@@ -222,7 +282,7 @@ func (r Result) Lookup(name string) (any, bool) {
 	}
 	for _, f := range r.more {
 		if f.name == name {
-			return f.value, true
+			return fieldValue(f.value), true
 		}
 	}
 	return nil, false
@@ -258,13 +318,17 @@ func (r *Result) writeFields(w *zjson.Writer) {
 		w.ObjectStart()
 		for _, f := range r.more {
 			w.Key(f.name)
-			w.Any(f.value)
+			if n, ok := f.value.(roomNum); ok {
+				w.Float(*n.p)
+			} else {
+				w.Any(f.value)
+			}
 		}
 		w.ObjectEnd()
 	default: // both: merged, the map's values winning
 		all := make(map[string]any, len(r.more)+len(r.Fields))
 		for _, f := range r.more {
-			all[f.name] = f.value
+			all[f.name] = fieldValue(f.value)
 		}
 		for k, v := range r.Fields {
 			all[k] = v
@@ -552,12 +616,21 @@ func (c *Check) Canceled() bool { return c.canceled }
 // Remaining is the time left before the deadline.
 func (c *Check) Remaining() time.Duration { return time.Until(c.Deadline) }
 
+// checkBox is a check with room for its name, type and target, which most
+// checks' fit: one allocation where a check took two (in wasm each costs a
+// few hundred nanoseconds).
+type checkBox struct {
+	Check
+	text [48]byte
+}
+
 // checkFrom builds a check from its parsed input, which may live in
 // storage that is reused once it returns (readInput's Doc and buffer): the
 // check's strings are copied, in one allocation, and Config and State
 // cloned.
 func checkFrom(v zjson.Value) *Check {
-	c := &Check{}
+	box := &checkBox{}
+	c := &box.Check
 	var deadline int64
 	var name, typ, target string
 	for it := v.Iter(); it.Next(); {
@@ -587,7 +660,10 @@ func checkFrom(v zjson.Value) *Check {
 	}
 	// Not name + typ + target: a concatenation with one non-empty operand
 	// is that operand, not a copy.
-	b := make([]byte, 0, len(name)+len(typ)+len(target))
+	b := box.text[:0]
+	if n := len(name) + len(typ) + len(target); n > len(box.text) {
+		b = make([]byte, 0, n)
+	}
 	b = append(append(append(b, name...), typ...), target...)
 	all := unsafe.String(unsafe.SliceData(b), len(b))
 	c.Name, c.Type, c.Target = all[:len(name)], all[len(name):len(name)+len(typ)], all[len(name)+len(typ):]

@@ -57,6 +57,14 @@ func TestResultEncoding(t *testing.T) {
 			`{"status":"up","message":"ok","fields":{"a":2,"b":1}}`},
 		{"fields kept by FailMsg", Up("ok").With("code", 503).FailMsg("bad"),
 			`{"status":"down","class":"APPLICATION_ERROR","message":"bad","fields":{"code":503}}`},
+		{"WithFloat, past the room's numbers", Up("ok").WithFloat("a", 0.25).WithFloat("b", -1).WithFloat("c", 1e21).With("d", 2.5),
+			`{"status":"up","message":"ok","fields":{"a":0.25,"b":-1,"c":1e+21,"d":2.5}}`},
+		{"WithFloat replaced by With", Up("ok").WithFloat("a", 1.5).With("a", "x"),
+			`{"status":"up","message":"ok","fields":{"a":"x"}}`},
+		{"WithFloat merged with Fields", Up("ok").Field("m", 1).WithFloat("ms", 0.5),
+			`{"status":"up","message":"ok","fields":{"m":1,"ms":0.5}}`},
+		{"past the room's fields and metrics", Up("ok").With("a", 1).With("b", 2).With("c", 3).Metric("x", 1, "").Metric("y", 2, "ms"),
+			`{"status":"up","message":"ok","metrics":[{"name":"x","value":1},{"name":"y","value":2,"unit":"ms"}],"fields":{"a":1,"b":2,"c":3}}`},
 	}
 	for _, tt := range tests {
 		var w zjson.Writer
@@ -79,6 +87,39 @@ func TestResultEncoding(t *testing.T) {
 	}
 	if _, ok := both.Lookup("nope"); ok {
 		t.Error("Lookup of a missing field found one")
+	}
+	if got, ok := Up("ok").WithFloat("ms", 0.5).Lookup("ms"); !ok || got != 0.5 {
+		t.Errorf("Lookup of a WithFloat field = %v (%T), %v; want 0.5", got, got, ok)
+	}
+}
+
+// TestResultRoomNotShared: copies of a result that share its room (built
+// from one base) each start their metrics and fields lists without
+// writing over the other's, as they would with plain appends to nil.
+func TestResultRoomNotShared(t *testing.T) {
+	base := Up("ok").WithFloat("n", 1) // has a room, its fields taken
+	a := base.Metric("m", 1, "")
+	b := base.Metric("m", 2, "") // the room's metrics are a's
+	c := base
+	c.more = nil
+	c = c.With("x", "c") // the room's fields are base's
+	d := base.WithFloat("n2", 2).WithFloat("n3", 3)
+	for _, tt := range []struct {
+		name string
+		r    Result
+		want string
+	}{
+		{"a", a, `{"status":"up","message":"ok","metrics":[{"name":"m","value":1}],"fields":{"n":1}}`},
+		{"b", b, `{"status":"up","message":"ok","metrics":[{"name":"m","value":2}],"fields":{"n":1}}`},
+		{"c", c, `{"status":"up","message":"ok","fields":{"x":"c"}}`},
+		{"base", base, `{"status":"up","message":"ok","fields":{"n":1}}`},
+		{"d", d, `{"status":"up","message":"ok","fields":{"n":1,"n2":2,"n3":3}}`},
+	} {
+		var w zjson.Writer
+		tt.r.MarshalZJSON(&w)
+		if got := string(w.Bytes()); got != tt.want {
+			t.Errorf("%s: got %s\nwant %s", tt.name, got, tt.want)
+		}
 	}
 }
 
@@ -133,6 +174,9 @@ func TestParseCheckKeepsNothingOfTheInput(t *testing.T) {
 		{`{"check_id":1,"name":"only a name"}`, "only a name", "", "", "", ""},
 		{`{"check_id":1,"name":"a\"b","type":"tcp","target":"x","config":{},"state":null}`, `a"b`, "tcp", "x", "{}", "null"},
 		{`{"check_id":1,"type":"http","config":{"expect":"ok","headers":{"A":"b"}},"state":{"n":[1,2]}}`, "", "http", "", `{"expect":"ok","headers":{"A":"b"}}`, `{"n":[1,2]}`},
+		// Longer than the room a check has for its strings (checkBox).
+		{`{"check_id":1,"name":"a monitor with a long name","type":"http","target":"https://www.example.com/health"}`,
+			"a monitor with a long name", "http", "https://www.example.com/health", "", ""},
 	}
 	for _, tt := range tests {
 		c, err := parseCheck([]byte(tt.in))

@@ -69,6 +69,10 @@ func FuzzAppendString(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		out := AppendString(nil, s)
+		// The same after a prefix, into a buffer with room to spare.
+		if roomy := AppendString(append(make([]byte, 0, 2*len(s)+8), "x,"...), s); string(roomy[2:]) != string(out) || string(roomy[:2]) != "x," {
+			t.Fatalf("AppendString(%q) with room = %s, without %s", s, roomy, out)
+		}
 		var got string
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("AppendString(%q) = %s: %v", s, out, err)

@@ -425,15 +425,24 @@ var plainASCII = func() (t [256]bool) {
 // a word at a time.
 func AppendString(buf []byte, s string) []byte {
 	// Most strings written are short plain ASCII (keys, statuses,
-	// addresses): one table lookup per byte and a single copy.
-	i := 0
+	// addresses): checked a word, then a byte, at a time, and copied
+	// with the quotes in one step when buf has room.
+	i := wordRun(s, 0, msb)
 	for i < len(s) && plainASCII[s[i]] {
 		i++
 	}
 	if i == len(s) {
-		buf = append(buf, '"')
-		buf = append(buf, s...)
-		return append(buf, '"')
+		n := len(buf)
+		if cap(buf)-n < len(s)+2 {
+			buf = append(buf, '"')
+			buf = append(buf, s...)
+			return append(buf, '"')
+		}
+		buf = buf[:n+len(s)+2]
+		buf[n] = '"'
+		copy(buf[n+1:], s)
+		buf[n+1+len(s)] = '"'
+		return buf
 	}
 	buf = append(buf, '"')
 	start := 0

@@ -471,3 +471,17 @@ func TestDoc(t *testing.T) {
 		t.Errorf("Doc.Parse made %v allocations", a)
 	}
 }
+
+// BenchmarkAppendString writes the strings of a typical check result: most
+// are short plain ASCII.
+func BenchmarkAppendString(b *testing.B) {
+	strs := []string{"up", "connected to 127.0.0.1:36137 in 0.216 ms", "connect_ms", "ms", "remote", "127.0.0.1:36137", "tcp://127.0.0.1:36137"}
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buf[:0]
+		for _, s := range strs {
+			buf = AppendString(buf, s)
+		}
+	}
+}
