@@ -187,7 +187,7 @@ func hostOp(ctx context.Context, mod api.Module, s []uint64) {
 	// event for the instance, handled once this call has returned.
 	// Only a completion on a goroutine the operation owns (owned) may let
 	// that goroutine drive the instance; the reactor's must not.
-	start(r.ctx, func(resp any, out []byte, err error, owned bool) {
+	start(&r.octx, func(resp any, out []byte, err error, owned bool) {
 		res := opResult{json: hostfuncs.EncodeResult(resp, err), data: out}
 		p.early = res // written before the CAS publishes it; unread if the CAS fails
 		if p.state.CompareAndSwap(0, 2) {
@@ -310,7 +310,7 @@ func (in *instance) await(p *pendingOp) (opResult, bool) {
 	select {
 	case res := <-p.ready:
 		return res, true
-	case <-r.ctx.Done():
+	case <-r.octx.Done():
 	case <-in.ctx.Done():
 		return opResult{}, false
 	}

@@ -658,7 +658,7 @@ func (p *pool) get(r *run) (*instance, error) {
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
-		case <-r.ctx.Done():
+		case <-r.octx.Done():
 			t.Stop()
 			return nil, err
 		}
@@ -684,7 +684,7 @@ func (p *pool) died(in *instance) {
 func (p *pool) run(r *run) {
 	select {
 	case p.sem <- struct{}{}:
-	case <-r.ctx.Done():
+	case <-r.octx.Done():
 		r.finish(errorResult(r, fmt.Sprintf("no free instance of module %s before the deadline (%d in use)", p.m.name, cap(p.sem))))
 		return
 	}

@@ -27,9 +27,8 @@ type run struct {
 	deadline time.Time // operations end here (the check's timeout)
 	hard     time.Time // the host gives up on the module here (deadline + grace)
 
-	ctx      context.Context // operations' context (&octx), ends at deadline
-	octx     opContext
-	cancelFn func() // handed to the caller of Start
+	octx     opContext // operations' context, ends at deadline
+	cancelFn func()    // handed to the caller of Start
 	done     func(check.Result)
 	finished atomic.Bool
 
@@ -81,7 +80,6 @@ func (m *Module) newRun(ctx context.Context, req check.Request, done func(check.
 	// Operations get a context of their own: the caller's cancellation is
 	// delivered through cancelFn, so that the check ends with a result.
 	r.octx.deadline = r.deadline
-	r.ctx = &r.octx
 	r.input = buildInput(r)
 	r.cancelFn = func() {
 		if r.finish(errorResult(r, "check canceled")) {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"container/heap"
 	"context"
 	"sync"
 	"time"
@@ -22,7 +23,7 @@ import (
 // the module (onHardDeadline).
 type timeouts struct {
 	mu    sync.Mutex
-	heap  []*run
+	heap  runHeap
 	timer *time.Timer
 	next  time.Time // when timer fires; zero when it is not armed
 }
@@ -31,7 +32,7 @@ type timeouts struct {
 func (t *timeouts) add(r *run) {
 	t.mu.Lock()
 	r.due, r.expired = r.deadline, false
-	t.push(r)
+	heap.Push(&t.heap, r)
 	t.arm(r.due)
 	t.mu.Unlock()
 }
@@ -40,7 +41,7 @@ func (t *timeouts) add(r *run) {
 func (t *timeouts) remove(r *run) {
 	t.mu.Lock()
 	if r.slot >= 0 {
-		t.removeAt(r.slot)
+		heap.Remove(&t.heap, r.slot)
 	}
 	t.mu.Unlock()
 }
@@ -67,13 +68,13 @@ func (t *timeouts) fire() {
 	now := time.Now()
 	for len(t.heap) > 0 && !t.heap[0].due.After(now) {
 		r := t.heap[0]
-		t.removeAt(0)
 		if r.expired {
+			heap.Pop(&t.heap)
 			abandoned = append(abandoned, r)
 			continue
 		}
 		r.expired, r.due = true, r.hard
-		t.push(r)
+		heap.Fix(&t.heap, 0)
 		expired = append(expired, r)
 	}
 	t.next = time.Time{}
@@ -89,61 +90,28 @@ func (t *timeouts) fire() {
 	}
 }
 
-func (t *timeouts) push(r *run) {
-	r.slot = len(t.heap)
-	t.heap = append(t.heap, r)
-	t.up(r.slot)
-}
+// runHeap orders checks by due time for container/heap, keeping each
+// one's slot (its index) for heap.Remove, as the scheduler's queue does.
+type runHeap []*run
 
-func (t *timeouts) removeAt(i int) {
-	last := len(t.heap) - 1
-	r := t.heap[i]
-	if i != last {
-		t.swap(i, last)
-	}
-	t.heap[last] = nil
-	t.heap = t.heap[:last]
+func (h runHeap) Len() int           { return len(h) }
+func (h runHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h runHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].slot, h[j].slot = i, j
+}
+func (h *runHeap) Push(x any) {
+	r := x.(*run)
+	r.slot = len(*h)
+	*h = append(*h, r)
+}
+func (h *runHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	old[len(old)-1] = nil
 	r.slot = -1
-	if i != last {
-		t.down(i)
-		t.up(i)
-	}
-}
-
-func (t *timeouts) swap(i, j int) {
-	t.heap[i], t.heap[j] = t.heap[j], t.heap[i]
-	t.heap[i].slot, t.heap[j].slot = i, j
-}
-
-func (t *timeouts) up(i int) {
-	for i > 0 {
-		parent := (i - 1) / 2
-		if !t.heap[i].due.Before(t.heap[parent].due) {
-			return
-		}
-		t.swap(i, parent)
-		i = parent
-	}
-}
-
-func (t *timeouts) down(i int) {
-	for {
-		least, l := i, 2*i+1
-		if l >= len(t.heap) {
-			return
-		}
-		if t.heap[l].due.Before(t.heap[least].due) {
-			least = l
-		}
-		if r := l + 1; r < len(t.heap) && t.heap[r].due.Before(t.heap[least].due) {
-			least = r
-		}
-		if least == i {
-			return
-		}
-		t.swap(i, least)
-		i = least
-	}
+	*h = old[:len(old)-1]
+	return r
 }
 
 // opContext is the context of a check's operations: it ends when the check

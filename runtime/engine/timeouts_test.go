@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -62,8 +63,7 @@ func TestTimeoutsHeap(t *testing.T) {
 	}
 	var last time.Time
 	for len(tq.heap) > 0 {
-		r := tq.heap[0]
-		tq.removeAt(0)
+		r := heap.Pop(&tq.heap).(*run)
 		if r.due.Before(last) {
 			t.Fatalf("run due %v came after one due %v", r.due, last)
 		}
@@ -98,7 +98,6 @@ func TestTimeoutsFire(t *testing.T) {
 		r.deadline = r.started.Add(deadline)
 		r.hard = r.deadline.Add(grace)
 		r.octx.deadline = r.deadline
-		r.ctx = &r.octx
 		r.done = func(res check.Result) {
 			ch <- got{res: res, opsErr: r.octx.Err()}
 		}
@@ -117,11 +116,11 @@ func TestTimeoutsFire(t *testing.T) {
 
 	// The deadline passes before the hard deadline: operations end first.
 	select {
-	case <-early.ctx.Done():
+	case <-early.octx.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("early: operations' context did not end")
 	}
-	if err := early.ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
+	if err := early.octx.Err(); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("early: operations' context ended with %v", err)
 	}
 	for _, c := range []struct {
