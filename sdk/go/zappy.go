@@ -133,21 +133,16 @@ type resultRoom struct {
 
 // roomNum is a number set by WithFloat, kept in the result's room: a
 // pointer-shaped value, which an interface holds without an allocation.
+// It writes itself as the number.
 type roomNum struct{ p *float64 }
+
+func (n roomNum) MarshalZJSON(w *zjson.Writer) { w.Float(*n.p) }
 
 func (r *Result) spare() *resultRoom {
 	if r.room == nil {
 		r.room = new(resultRoom)
 	}
 	return r.room
-}
-
-// fieldValue is what a field set by With or WithFloat holds.
-func fieldValue(v any) any {
-	if n, ok := v.(roomNum); ok {
-		return *n.p
-	}
-	return v
 }
 
 // Up builds an up result.
@@ -282,7 +277,10 @@ func (r Result) Lookup(name string) (any, bool) {
 	}
 	for _, f := range r.more {
 		if f.name == name {
-			return fieldValue(f.value), true
+			if n, ok := f.value.(roomNum); ok {
+				return *n.p, true
+			}
+			return f.value, true
 		}
 	}
 	return nil, false
@@ -318,17 +316,13 @@ func (r *Result) writeFields(w *zjson.Writer) {
 		w.ObjectStart()
 		for _, f := range r.more {
 			w.Key(f.name)
-			if n, ok := f.value.(roomNum); ok {
-				w.Float(*n.p)
-			} else {
-				w.Any(f.value)
-			}
+			w.Any(f.value)
 		}
 		w.ObjectEnd()
 	default: // both: merged, the map's values winning
 		all := make(map[string]any, len(r.more)+len(r.Fields))
 		for _, f := range r.more {
-			all[f.name] = fieldValue(f.value)
+			all[f.name] = f.value
 		}
 		for k, v := range r.Fields {
 			all[k] = v
