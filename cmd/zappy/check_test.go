@@ -88,10 +88,7 @@ func TestCheckFlagValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := zappy(t, tt.args...)
-			if code != 3 || !strings.Contains(errOut, tt.msg) || out != "" {
-				t.Errorf("exit %d (want 3)\nstdout: %s\nstderr: %s\nwant: %s", code, out, errOut, tt.msg)
-			}
+			refused(t, 3, tt.msg, tt.args...)
 		})
 	}
 }

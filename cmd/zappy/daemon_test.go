@@ -207,10 +207,7 @@ func TestStateSharedDatabase(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := zappy(t, tt.args...)
-			if code != 1 || !strings.Contains(errOut, tt.msg) || out != "" {
-				t.Errorf("exit %d (want 1)\nstdout: %s\nstderr: %s\nwant: %s", code, out, errOut, tt.msg)
-			}
+			refused(t, 1, tt.msg, tt.args...)
 		})
 	}
 }

@@ -30,6 +30,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// refused runs zappy with args and fails t unless it exits with code,
+// says msg on stderr and prints nothing on stdout.
+func refused(t *testing.T, code int, msg string, args ...string) {
+	t.Helper()
+	out, errOut, got := zappy(t, args...)
+	if got != code || !strings.Contains(errOut, msg) || out != "" {
+		t.Errorf("exit %d (want %d)\nstdout: %s\nstderr: %s\nwant: %s", got, code, out, errOut, msg)
+	}
+}
+
 func zappy(t testing.TB, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
@@ -116,10 +126,7 @@ func TestExitCodeBadFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := zappy(t, tt.args...)
-			if code != tt.code || !strings.Contains(errOut, tt.msg) || out != "" {
-				t.Errorf("exit %d (want %d)\nstdout: %s\nstderr: %s\nwant: %s", code, tt.code, out, errOut, tt.msg)
-			}
+			refused(t, tt.code, tt.msg, tt.args...)
 		})
 	}
 }
