@@ -447,6 +447,20 @@ func TestParseManifest(t *testing.T) {
 	}
 }
 
+// TestManifestFrames: "frames" asks for input frames by version; what this
+// host cannot read as a version is no error, the module gets JSON.
+func TestManifestFrames(t *testing.T) {
+	for _, tt := range []struct {
+		frames string
+		want   frameVersions
+	}{{``, 0}, {`,"frames":1`, 1}, {`,"frames":2`, 2}, {`,"frames":"1"`, 0}, {`,"frames":[1,2]`, 0}, {`,"frames":1.5`, 0}, {`,"frames":null`, 0}} {
+		m, err := parseManifest([]byte(`{"abi":1,"name":"m","mode":"blocking","types":[{"name":"t"}]` + tt.frames + `}`))
+		if err != nil || m.Frames != tt.want {
+			t.Errorf("%q: frames %d, err %v; want %d", tt.frames, m.Frames, err, tt.want)
+		}
+	}
+}
+
 // orderModule is a multiplexed probe module that records the calls of its
 // exports (S start, R run, C complete, X cancel) and reports the record as
 // its second check's message. Its first check runs the WAT in first; when

@@ -23,6 +23,24 @@ type Manifest struct {
 	SDK          string     `json:"sdk,omitempty"`
 	Types        []TypeInfo `json:"types"`
 	Capabilities []string   `json:"capabilities,omitempty"` // module-wide, in addition to per-type ones
+	// Frames is the version of the frame encoding (sdk/ABI.md, "Frames")
+	// in which the module reads check inputs; 0, or a version this host
+	// does not know, gets JSON.
+	Frames frameVersions `json:"frames,omitempty"`
+}
+
+// frameVersions reads a manifest's "frames": an integer, the version;
+// anything else (what a later ABI may put there) is 0 here, not an error,
+// so that such a module still loads and gets JSON.
+type frameVersions int
+
+func (f *frameVersions) UnmarshalJSON(b []byte) error {
+	var n int
+	if json.Unmarshal(b, &n) != nil {
+		n = 0
+	}
+	*f = frameVersions(n)
+	return nil
 }
 
 // TypeInfo describes one check type of a module.

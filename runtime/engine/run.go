@@ -80,7 +80,11 @@ func (m *Module) newRun(ctx context.Context, req check.Request, done func(check.
 	// Operations get a context of their own: the caller's cancellation is
 	// delivered through cancelFn, so that the check ends with a result.
 	r.octx.deadline = r.deadline
-	r.input = buildInput(r)
+	if m.manifest.Frames == frameVersion {
+		r.input = buildInputFrame(r)
+	} else {
+		r.input = buildInput(r)
+	}
 	r.cancelFn = func() {
 		if r.finish(errorResult(r, "check canceled")) {
 			r.afterAbort()
@@ -241,9 +245,12 @@ func (r *run) setInstance(in *instance) {
 }
 
 // resultFromGuest validates and converts a module's result (sdk/ABI.md,
-// "Check result"). zjson keeps this cheap: encoding/json's reflection cost
-// several microseconds per check.
+// "Check result"): a JSON object, or a result frame. zjson keeps the JSON
+// cheap: encoding/json's reflection cost several microseconds per check.
 func (r *run) resultFromGuest(data []byte) check.Result {
+	if len(data) > 0 && data[0] == frameVersion {
+		return r.resultFromFrame(data)
+	}
 	// The tape is recycled once the result is converted: strings taken
 	// from it are views of data (a copy of the module's memory) or copies.
 	v, err := zjson.ParseTemp(data)
@@ -254,14 +261,10 @@ func (r *run) resultFromGuest(data []byte) check.Result {
 		}
 		return errorResult(r, fmt.Sprintf("module %s reported a result that is not valid JSON: %v", r.m.name, err))
 	}
-	res := check.Result{
-		Name: r.req.Name, Type: r.req.Type, Target: r.req.Target,
-		Started:   r.started,
-		LatencyMS: -1,
-	}
+	res := r.newResult()
 	var bad string
-	v.Each(func(key string, val zjson.Value) bool {
-		switch key {
+	for it := v.Iter(); it.Next() && bad == ""; {
+		switch val := it.Value(); it.Key() {
 		case "status":
 			res.Status = check.Status(val.Str())
 		case "class":
@@ -286,20 +289,45 @@ func (r *run) resultFromGuest(data []byte) check.Result {
 			} else if !val.IsNull() {
 				bad = "fields must be an object"
 			}
-		case "state":
-			if !val.IsNull() {
-				res.State = append(json.RawMessage(nil), val.Source()...)
-			}
-		case "events":
-			events, err := parseEvents(val)
-			if err != nil {
-				bad = err.Error()
-				return false
-			}
-			res.Events = events
+		case "state", "events":
+			bad = r.resultMember(&res, it.Key(), val)
 		}
-		return true
-	})
+	}
+	return r.checkedResult(res, bad)
+}
+
+// newResult is the result of r before the module's says anything.
+func (r *run) newResult() check.Result {
+	return check.Result{
+		Name: r.req.Name, Type: r.req.Type, Target: r.req.Target,
+		Started:   r.started,
+		LatencyMS: -1,
+	}
+}
+
+// resultMember takes a result's state or events, the members a JSON result
+// and a result frame (in its JSON part) share; it returns what is wrong
+// with them, if anything.
+func (r *run) resultMember(res *check.Result, key string, val zjson.Value) (bad string) {
+	switch key {
+	case "state":
+		if !val.IsNull() {
+			res.State = append(json.RawMessage(nil), val.Source()...)
+		}
+	case "events":
+		events, err := parseEvents(val)
+		if err != nil {
+			return err.Error()
+		}
+		res.Events = events
+	}
+	return ""
+}
+
+// checkedResult is res as the module reported it, unless bad says what
+// is wrong with it, its status or class is unknown, or the check broke the
+// sandbox's rules; a latency the module left out is the check's wall time.
+func (r *run) checkedResult(res check.Result, bad string) check.Result {
 	if bad != "" {
 		return errorResult(r, fmt.Sprintf("module %s reported an invalid result: %s", r.m.name, bad))
 	}

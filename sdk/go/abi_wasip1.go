@@ -176,7 +176,37 @@ func logHost(checkID int64, level int32, msg string) {
 	hostLog(checkID, level, bufPtr(b), int32(len(b)))
 }
 
+// hostFrames is set once the host has handed a check input as a frame: it
+// takes result frames too.
+var hostFrames bool
+
+// frameBuf is kept for the next result frame finish encodes; frameMu
+// guards it. The buffer is taken out while in use, not locked: encoding
+// runs check code (a field's MarshalZJSON or Error), which may panic.
+var (
+	frameMu  sync.Mutex
+	frameBuf []byte
+)
+
 func finish(c *Check, res Result) {
+	if hostFrames {
+		frameMu.Lock()
+		b := frameBuf
+		frameBuf = nil
+		frameMu.Unlock()
+		b, ok := res.appendFrame(b[:0])
+		if ok {
+			hostDone(c.ID, bufPtr(b), int32(len(b)))
+		}
+		if cap(b) <= 64<<10 {
+			frameMu.Lock()
+			frameBuf = b
+			frameMu.Unlock()
+		}
+		if ok {
+			return
+		}
+	}
 	w := getWriter()
 	res.MarshalZJSON(w)
 	b := w.Bytes()
@@ -213,6 +243,10 @@ func readInput(checkID int64, n int32) (*Check, error) {
 	got := hostInput(checkID, bufPtr(buf), n)
 	if got < 0 || got > n {
 		return nil, abiError(int64(got), "input")
+	}
+	if got > 0 && buf[0] == frameVersion {
+		hostFrames = true
+		return checkFromFrame(buf[:got])
 	}
 	v, err := inputDoc.Parse(buf[:got])
 	if err != nil {

@@ -52,12 +52,25 @@ func BenchmarkGuestCheck(b *testing.B) {
 	}
 }
 
+// BenchmarkGuestParseInput reads the check's input from the host, a frame.
 func BenchmarkGuestParseInput(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := readInput(1, int32(len(guestbench.Input))); err != nil {
+		if _, err := readInput(1, 2048); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkGuestParseInputJSON reads the JSON form (a host without frames).
+func BenchmarkGuestParseInputJSON(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := inputDoc.Parse(guestbench.Input)
+		if err != nil {
+			b.Fatal(err)
+		}
+		checkFrom(v)
 	}
 }
 
@@ -79,12 +92,29 @@ func BenchmarkGuestRequest(b *testing.B) {
 	}
 }
 
+// benchResult is the tcp type's result for a connect-only check.
+func benchResult() Result {
+	r := Up("connected to 127.0.0.1:36137 in 0.216 ms").With("remote", "127.0.0.1:36137").WithFloat("connect_ms", 0.216)
+	r = r.Metric("connect_ms", 0.216, "ms")
+	r.LatencyMS = 0.216
+	return r
+}
+
+// BenchmarkGuestResult builds the result and encodes it as a frame.
 func BenchmarkGuestResult(b *testing.B) {
 	b.ReportAllocs()
+	var buf []byte
 	for b.Loop() {
-		r := Up("connected to 127.0.0.1:36137 in 0.216 ms").With("remote", "127.0.0.1:36137").With("connect_ms", 0.216)
-		r = r.Metric("connect_ms", 0.216, "ms")
-		r.LatencyMS = 0.216
+		r := benchResult()
+		buf, _ = r.appendFrame(buf[:0])
+	}
+}
+
+// BenchmarkGuestResultJSON encodes it as JSON (a host without frames).
+func BenchmarkGuestResultJSON(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		r := benchResult()
 		w := getWriter()
 		r.MarshalZJSON(w)
 		putWriter(w)

@@ -373,6 +373,13 @@ func (r Result) MarshalZJSON(w *zjson.Writer) {
 		w.ArrayEnd()
 	}
 	r.writeFields(w)
+	r.writeRest(w)
+	w.ObjectEnd()
+}
+
+// writeRest writes the result's state and events, which a result frame
+// carries as JSON too.
+func (r *Result) writeRest(w *zjson.Writer) {
 	if r.State != nil {
 		w.PutKey(keyState)
 		w.Any(r.State)
@@ -394,7 +401,6 @@ func (r Result) MarshalZJSON(w *zjson.Writer) {
 		}
 		w.ArrayEnd()
 	}
-	w.ObjectEnd()
 }
 
 // Error is the error every primitive returns; Code is one of the ABI's error
@@ -553,6 +559,8 @@ func manifestJSON(mode string) []byte {
 	w.String(mode)
 	w.Key("sdk")
 	w.String("go")
+	w.Key("frames")
+	w.Int(frameVersion)
 	w.Key("types")
 	w.ArrayStart()
 	for _, r := range types {

@@ -198,7 +198,7 @@ func TestManifestAndRegistry(t *testing.T) {
 	Register(Type{Name: "a", Description: "first", Schema: `{"type":"object"}`, Capabilities: []string{"tcp"}}, func(c *Check) Result { return Up("a") })
 	Register(Type{Name: "b"}, func(c *Check) Result { return Up("b") })
 	Register(Type{Name: "a"}, func(c *Check) Result { return Up("a2") }) // replaces
-	want := `{"abi":1,"name":"probe","version":"2.1.0","mode":"multiplexed","sdk":"go","types":[` +
+	want := `{"abi":1,"name":"probe","version":"2.1.0","mode":"multiplexed","sdk":"go","frames":1,"types":[` +
 		`{"name":"a","capabilities":[]},{"name":"b","capabilities":[]}]}`
 	if got := string(manifestJSON("multiplexed")); got != want {
 		t.Fatalf("manifest\n%s\nwant\n%s", got, want)

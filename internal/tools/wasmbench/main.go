@@ -5,7 +5,8 @@
 //	GOOS=wasip1 GOARCH=wasm go test -c -o /tmp/sdk.wasm ./sdk/go
 //	go run ./internal/tools/wasmbench /tmp/sdk.wasm -test.run '^$' -test.bench Guest
 //
-// The stubs: zappy.input returns guestbench.Input; zappy.op completes every
+// The stubs: zappy.input returns guestbench.Input as an input frame (what
+// the engine hands the SDK, whose manifest asks for frames); zappy.op completes every
 // operation at once (the ready bit); zappy.take returns
 // guestbench.ConnectResult; zappy.done accepts only up results (a failing
 // check would time another path) and zappy.log anything; zappy.await
@@ -17,12 +18,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/zappy-mon/zappy/internal/guestbench"
+	"github.com/zappy-mon/zappy/runtime/check"
 	"github.com/zappy-mon/zappy/runtime/engine"
 )
 
@@ -52,12 +55,16 @@ func run(path string, args []string) error {
 	fn := func(f func(m api.Module, s []uint64)) api.GoModuleFunction {
 		return api.GoModuleFunc(func(_ context.Context, m api.Module, s []uint64) { f(m, s) })
 	}
+	input := engine.InputFrame(guestbench.CheckID, check.Request{
+		Name: guestbench.Name, Type: guestbench.Type, Target: guestbench.Target,
+		Timeout: guestbench.TimeoutMS * time.Millisecond,
+	}, time.UnixMilli(guestbench.DeadlineUnixMS))
 	b := rt.NewHostModuleBuilder("zappy")
 	b.NewFunctionBuilder().WithGoModuleFunction(fn(func(m api.Module, s []uint64) {
-		if uint32(s[2]) >= uint32(len(guestbench.Input)) {
-			m.Memory().Write(uint32(s[1]), guestbench.Input)
+		if uint32(s[2]) >= uint32(len(input)) {
+			m.Memory().Write(uint32(s[1]), input)
 		}
-		s[0] = uint64(len(guestbench.Input))
+		s[0] = uint64(len(input))
 	}), []api.ValueType{i64, i32, i32}, []api.ValueType{i32}).Export("input")
 	b.NewFunctionBuilder().WithGoModuleFunction(fn(func(_ api.Module, s []uint64) {
 		s[0] = api.EncodeI64(1 | readyBit)
@@ -77,7 +84,8 @@ func run(path string, args []string) error {
 		// Every check the benchmarks run must succeed: a failing one
 		// would time a different path.
 		res, ok := m.Memory().Read(uint32(s[1]), uint32(s[2]))
-		if !ok || !bytes.HasPrefix(res, []byte(`{"status":"up"`)) {
+		up := bytes.HasPrefix(res, []byte(`{"status":"up"`)) || bytes.HasPrefix(res, []byte{1, 1}) // JSON, or a frame
+		if !ok || !up {
 			fmt.Fprintf(os.Stderr, "wasmbench: a check reported %s\n", res)
 			os.Exit(1)
 		}
