@@ -22,9 +22,6 @@ const frameVersion = 1
 // inputFrameHeader is the size of an input frame's fixed part.
 const inputFrameHeader = 64
 
-// buildInputFrame renders r's input as a frame.
-func buildInputFrame(r *run) []byte { return InputFrame(r.id, r.req, r.deadline) }
-
 // InputFrame is the input frame of check id (sdk/ABI.md, "Frames"), for
 // tools that stand in for the host (internal/tools/wasmbench).
 func InputFrame(id int64, req check.Request, deadline time.Time) []byte {

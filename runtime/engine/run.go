@@ -81,7 +81,7 @@ func (m *Module) newRun(ctx context.Context, req check.Request, done func(check.
 	// delivered through cancelFn, so that the check ends with a result.
 	r.octx.deadline = r.deadline
 	if m.manifest.Frames == frameVersion {
-		r.input = buildInputFrame(r)
+		r.input = InputFrame(r.id, r.req, r.deadline)
 	} else {
 		r.input = buildInput(r)
 	}
